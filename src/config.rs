@@ -1,0 +1,197 @@
+//! Configuration, layered: built-in defaults → TOML file (`--config`) → `VLSIM_*`
+//! environment variables → command-line flags. Unknown keys in the file are rejected.
+
+use crate::soap::xml::Limits;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./vlsim-data";
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Fixtures file loaded into an empty store; `None` = the embedded defaults.
+    pub fixtures: Option<PathBuf>,
+    pub generate_keys: bool,
+    pub body_limit: usize,
+    pub xml_limits: Limits,
+    pub workers: Option<usize>,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            data_dir: DEFAULT_DATA_DIR.into(),
+            fixtures: None,
+            generate_keys: false,
+            body_limit: DEFAULT_BODY_LIMIT,
+            xml_limits: Limits::default(),
+            workers: None,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// The config file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub fixtures: Option<PathBuf>,
+    pub generate_keys: Option<bool>,
+    pub body_limit: Option<usize>,
+    pub workers: Option<usize>,
+    pub log_format: Option<LogFormat>,
+}
+
+/// Values given as flags or `VLSIM_*` variables (clap reads both).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Address to listen on (port 0: the OS picks one) [default: 127.0.0.1:8080]
+    #[arg(long, env = "VLSIM_LISTEN")]
+    pub listen: Option<String>,
+    /// Data directory (sled) [default: ./vlsim-data]
+    #[arg(long, env = "VLSIM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fixtures file loaded into an empty data dir [default: the embedded fixtures/default.toml]
+    #[arg(long, env = "VLSIM_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
+    /// TOML config file (keys: listen, data_dir, fixtures, generate_keys, body_limit, workers, log_format)
+    #[arg(long, env = "VLSIM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Make fresh random signing keys (same ids) instead of the fixture test keys, on first start
+    #[arg(long, env = "VLSIM_GENERATE_KEYS", num_args = 0..=1, default_missing_value = "true")]
+    pub generate_keys: Option<bool>,
+    /// Request body limit in bytes [default: 1048576]
+    #[arg(long, env = "VLSIM_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// HTTP worker threads [default: one per core]
+    #[arg(long, env = "VLSIM_WORKERS")]
+    pub workers: Option<usize>,
+    /// Log format on stderr
+    #[arg(long, env = "VLSIM_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl Config {
+    /// Applies the layers in order.
+    pub fn resolve(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = match &overrides.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let defaults = Config::default();
+        let config = Config {
+            listen: overrides
+                .listen
+                .clone()
+                .or(file.listen)
+                .unwrap_or(defaults.listen),
+            data_dir: overrides
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or(defaults.data_dir),
+            fixtures: overrides.fixtures.clone().or(file.fixtures),
+            generate_keys: overrides
+                .generate_keys
+                .or(file.generate_keys)
+                .unwrap_or(defaults.generate_keys),
+            body_limit: overrides
+                .body_limit
+                .or(file.body_limit)
+                .unwrap_or(defaults.body_limit),
+            xml_limits: defaults.xml_limits,
+            workers: overrides.workers.or(file.workers),
+            log_format: overrides
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(defaults.log_format),
+        };
+        if config.body_limit < 1024 {
+            return Err(ConfigError::Invalid(format!(
+                "body_limit must be at least 1024 bytes, got {}",
+                config.body_limit
+            )));
+        }
+        if config.workers == Some(0) {
+            return Err(ConfigError::Invalid("workers must be at least 1".into()));
+        }
+        Ok(config)
+    }
+
+    /// A configuration for tests: port 0 on loopback, the given data dir.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            workers: Some(1),
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vlsim.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9\"\nbody_limit = 4096\n").unwrap();
+        let overrides = Overrides {
+            config: Some(file.clone()),
+            body_limit: Some(8192),
+            ..Overrides::default()
+        };
+        let config = Config::resolve(&overrides).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9");
+        assert_eq!(config.body_limit, 8192);
+        assert_eq!(config.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        std::fs::write(&file, "lissten = 1\n").unwrap();
+        let err = Config::resolve(&overrides).unwrap_err().to_string();
+        assert!(err.contains("lissten"), "{err}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Protocol-neutral rules: the only place behaviour is decided. Adapters parse the wire,
+//! call into [`Core`], and encode what comes back; they never touch sled directly.
+
+pub mod error;
+pub mod events;
+pub mod horizon;
+pub mod identity;
+pub mod keys;
+pub mod sessions;
+pub mod tokens;
+
+use crate::clock::SharedClock;
+use crate::fixtures::{HorizonSpec, KeyMaterial, World};
+use crate::store::{trees, Store, Table};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+pub use error::{CoreError, CoreResult};
+use events::Event;
+use identity::HorizonUser;
+use keys::{KeyRing, SigningKey};
+use sessions::Session;
+use std::sync::{Arc, RwLock};
+
+/// Marks a store whose fixtures were loaded; its value is the fixtures' origin.
+const META_INITIALISED: &str = "initialised";
+const META_HORIZON: &str = "horizon";
+
+/// Selects aws-lc-rs for jsonwebtoken explicitly (idempotent).
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
+/// `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Where the world comes from when the store is empty.
+#[derive(Debug, Clone)]
+pub struct WorldSource {
+    pub world: World,
+    pub keys: Vec<KeyMaterial>,
+    pub origin: String,
+    /// Replace fixture key material with fresh random keys.
+    pub generate_keys: bool,
+}
+
+/// What [`Core::open`] found or loaded, for the start-up log.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub loaded_fixtures: bool,
+    pub origin: String,
+    pub keys: usize,
+    pub horizon_users: usize,
+    pub sessions: usize,
+    pub events: usize,
+}
+
+pub struct Core {
+    pub store: Store,
+    pub clock: SharedClock,
+    keys: RwLock<Arc<KeyRing>>,
+    horizon: RwLock<Arc<HorizonSpec>>,
+    key_materials: Table<KeyMaterial>,
+    horizon_users: Table<HorizonUser>,
+    sessions: Table<Session>,
+    events: Table<Event>,
+}
+
+impl Core {
+    /// Opens the core over `store`, loading `source` first if the store is empty.
+    pub fn open(
+        store: Store,
+        clock: SharedClock,
+        source: &WorldSource,
+    ) -> CoreResult<(Self, LoadReport)> {
+        install_crypto_provider();
+        let core = Self {
+            key_materials: store.table(trees::KEYS)?,
+            horizon_users: store.table(trees::HORIZON_USERS)?,
+            sessions: store.table(trees::SESSIONS)?,
+            events: store.table(trees::EVENTS)?,
+            keys: RwLock::new(Arc::new(KeyRing::default())),
+            horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
+            store,
+            clock,
+        };
+        let loaded_fixtures = match core.store.meta_get(META_INITIALISED)? {
+            Some(_) => false,
+            None => {
+                core.load_world(source)?;
+                true
+            }
+        };
+        core.refresh_cache()?;
+        let report = LoadReport {
+            loaded_fixtures,
+            origin: core
+                .store
+                .meta_get(META_INITIALISED)?
+                .unwrap_or_else(|| source.origin.clone()),
+            keys: core.key_ring().all().len(),
+            horizon_users: core.horizon_users.len(),
+            sessions: core.sessions.len(),
+            events: core.events.len(),
+        };
+        Ok((core, report))
+    }
+
+    /// Replaces everything in the store with `source` (first start and reset).
+    pub fn load_world(&self, source: &WorldSource) -> CoreResult<()> {
+        self.store.clear_all()?;
+        for material in &source.keys {
+            let material = if source.generate_keys {
+                keys::generate_like(material)?
+            } else {
+                material.clone()
+            };
+            // Parse before storing, so a broken fixture never leaves a half-written ring.
+            SigningKey::from_material(&material)?;
+            self.key_materials.put(&material.id, &material)?;
+        }
+        let horizon = &source.world.horizon;
+        if !source.keys.iter().any(|k| k.id == horizon.signing_key) {
+            return Err(CoreError::invalid_argument(
+                "horizon.signing_key",
+                format!("no key with id {} in the fixtures", horizon.signing_key),
+            ));
+        }
+        for user in &horizon.users {
+            let domain = user
+                .domain
+                .clone()
+                .unwrap_or_else(|| horizon.domain.clone());
+            let record = HorizonUser {
+                name: user.name.clone(),
+                password_hash: identity::hash_password(&user.password),
+                privileges: user.privileges.clone(),
+                domain,
+            };
+            self.horizon_users
+                .put(HorizonUser::key(&record.domain, &record.name), &record)?;
+        }
+        let horizon_json = serde_json::to_string(horizon)
+            .map_err(|e| CoreError::Internal(format!("encoding horizon settings: {e}")))?;
+        self.store.meta_put(META_HORIZON, &horizon_json)?;
+        self.store.meta_put(META_INITIALISED, &source.origin)?;
+        self.store.flush_blocking()?;
+        Ok(())
+    }
+
+    /// Rebuilds in-memory views (parsed keys, settings) from the store.
+    pub fn refresh_cache(&self) -> CoreResult<()> {
+        let mut ring = Vec::new();
+        for (_, material) in self.key_materials.all()? {
+            ring.push(SigningKey::from_material(&material)?);
+        }
+        let ring = Arc::new(KeyRing::new(ring));
+        if let Ok(mut guard) = self.keys.write() {
+            *guard = ring;
+        }
+        if let Some(json) = self.store.meta_get(META_HORIZON)? {
+            let spec: HorizonSpec = serde_json::from_str(&json)
+                .map_err(|e| CoreError::Internal(format!("stored horizon settings: {e}")))?;
+            if let Ok(mut guard) = self.horizon.write() {
+                *guard = Arc::new(spec);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.keys.read().map(|g| Arc::clone(&g)).unwrap_or_default()
+    }
+
+    pub fn horizon_settings(&self) -> Arc<HorizonSpec> {
+        self.horizon
+            .read()
+            .map(|g| Arc::clone(&g))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    }
+}

@@ -1,0 +1,242 @@
+//! Minting and verifying JWTs. Verification never trusts the token's header for anything but
+//! choosing a key: the key fixes the algorithm (no `alg: none`, no RS/HS confusion), `jku`
+//! and `x5u` are ignored, and time claims are checked against the server's clock.
+
+use crate::core::error::{CoreError, CoreResult};
+use crate::core::keys::{KeyRing, SigningKey};
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub type Claims = Map<String, Value>;
+
+/// Signs `claims` with `key`; the header carries the key's algorithm and id.
+pub fn mint(key: &SigningKey, claims: &Claims) -> CoreResult<String> {
+    let mut header = Header::new(key.algorithm);
+    header.kid = Some(key.id.clone());
+    header.typ = Some("JWT".into());
+    jsonwebtoken::encode(&header, claims, &key.encoding)
+        .map_err(|e| CoreError::Internal(format!("signing with key {}: {e}", key.id)))
+}
+
+/// What a verified token must also satisfy.
+#[derive(Debug, Default, Clone)]
+pub struct Expectations<'a> {
+    /// Accepted `iss` values; `None` accepts any issuer.
+    pub issuers: Option<&'a [String]>,
+    /// Required `aud` (string or array containing it); `None` skips the check.
+    pub audience: Option<&'a str>,
+    /// Seconds of tolerance on `exp` and `nbf`.
+    pub leeway_secs: i64,
+    /// Whether a token without `exp` is acceptable.
+    pub allow_missing_exp: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub key: Arc<SigningKey>,
+    pub claims: Claims,
+}
+
+impl Verified {
+    pub fn claim_str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+}
+
+fn invalid(message: impl Into<String>) -> CoreError {
+    CoreError::InvalidToken(message.into())
+}
+
+/// Verifies `token` against the ring at time `now_secs`.
+pub fn verify(
+    ring: &KeyRing,
+    token: &str,
+    now_secs: i64,
+    expect: &Expectations<'_>,
+) -> CoreResult<Verified> {
+    if token.len() > 16 * 1024 {
+        return Err(invalid("the token is too long"));
+    }
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| invalid(format!("the token is malformed: {e}")))?;
+    let candidates: Vec<Arc<SigningKey>> = match header.kid.as_deref() {
+        Some(kid) => {
+            let key = ring.get(kid).ok_or_else(|| {
+                invalid(format!("the token was signed by an unknown key [{kid}]"))
+            })?;
+            vec![key]
+        }
+        None => ring
+            .all()
+            .iter()
+            .filter(|k| k.algorithm == header.alg)
+            .cloned()
+            .collect(),
+    };
+    if candidates.is_empty() {
+        return Err(invalid("no key can verify this token"));
+    }
+    let mut last_error = invalid("the token signature is invalid");
+    for key in candidates {
+        if key.algorithm != header.alg {
+            last_error = invalid(format!(
+                "the token's algorithm {:?} does not match its key's {:?}",
+                header.alg, key.algorithm
+            ));
+            continue;
+        }
+        let mut validation = Validation::new(key.algorithm);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims = HashSet::new();
+        match jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation) {
+            Ok(data) => {
+                check_claims(&data.claims, now_secs, expect)?;
+                return Ok(Verified {
+                    key,
+                    claims: data.claims,
+                });
+            }
+            Err(e) => last_error = invalid(format!("the token signature is invalid: {e}")),
+        }
+    }
+    Err(last_error)
+}
+
+fn numeric(claims: &Claims, name: &str) -> CoreResult<Option<i64>> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| invalid(format!("the {name} claim is not a number"))),
+    }
+}
+
+fn check_claims(claims: &Claims, now: i64, expect: &Expectations<'_>) -> CoreResult<()> {
+    match numeric(claims, "exp")? {
+        Some(exp) if now >= exp.saturating_add(expect.leeway_secs) => {
+            return Err(invalid("the token has expired"))
+        }
+        None if !expect.allow_missing_exp => return Err(invalid("the token has no exp claim")),
+        _ => {}
+    }
+    if let Some(nbf) = numeric(claims, "nbf")? {
+        if now.saturating_add(expect.leeway_secs) < nbf {
+            return Err(invalid("the token is not valid yet (nbf is in the future)"));
+        }
+    }
+    if let Some(issuers) = expect.issuers {
+        let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+        if !issuers.iter().any(|i| i == iss) {
+            return Err(invalid(format!(
+                "the token's issuer [{iss}] is not trusted"
+            )));
+        }
+    }
+    if let Some(aud) = expect.audience {
+        let ok = match claims.get("aud") {
+            Some(Value::String(s)) => s == aud,
+            Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(aud)),
+            _ => false,
+        };
+        if !ok {
+            return Err(invalid(format!("the token's audience is not [{aud}]")));
+        }
+    }
+    Ok(())
+}
+
+/// The algorithms vlsim signs with.
+pub fn supported_algorithm(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::HS256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::keys::KeyRing;
+    use crate::fixtures::World;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use serde_json::json;
+
+    fn ring() -> KeyRing {
+        crate::core::install_crypto_provider();
+        let (_, materials) = World::embedded().unwrap();
+        KeyRing::new(
+            materials
+                .iter()
+                .map(|m| SigningKey::from_material(m).unwrap())
+                .collect(),
+        )
+    }
+
+    fn claims(exp: i64) -> Claims {
+        json!({"iss": "a", "sub": "u", "exp": exp, "iat": exp - 60})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn roundtrip_every_algorithm_and_expiry() {
+        let ring = ring();
+        for key in ring.all() {
+            let token = mint(key, &claims(1000)).unwrap();
+            let ok = verify(&ring, &token, 999, &Expectations::default()).unwrap();
+            assert_eq!(ok.key.id, key.id);
+            let err = verify(&ring, &token, 1000, &Expectations::default()).unwrap_err();
+            assert!(err.to_string().contains("expired"), "{err}");
+        }
+    }
+
+    #[test]
+    fn alg_none_and_confusion_rejected() {
+        let ring = ring();
+        let rsa = ring.get("40000000-0000-4000-8000-000000000001").unwrap();
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(2000)).unwrap());
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let none = format!("{none_header}.{body}.");
+        assert!(verify(&ring, &none, 1, &Expectations::default()).is_err());
+        // HS256 signed with the RSA public key PEM as the secret, claiming the RSA kid.
+        let secret = rsa.public_pem.clone().unwrap();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(rsa.id.clone());
+        let forged = jsonwebtoken::encode(
+            &header,
+            &claims(2000),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap();
+        assert!(verify(&ring, &forged, 1, &Expectations::default()).is_err());
+    }
+
+    #[test]
+    fn issuer_audience_nbf() {
+        let ring = ring();
+        let key = ring.get("40000000-0000-4000-8000-000000000002").unwrap();
+        let mut c = claims(5000);
+        c.insert("aud".into(), json!(["x", "y"]));
+        c.insert("nbf".into(), json!(100));
+        let token = mint(&key, &c).unwrap();
+        let issuers = vec!["a".to_string()];
+        let expect = Expectations {
+            issuers: Some(&issuers),
+            audience: Some("y"),
+            ..Default::default()
+        };
+        assert!(verify(&ring, &token, 100, &expect).is_ok());
+        assert!(verify(&ring, &token, 99, &expect).is_err());
+        let other = vec!["b".to_string()];
+        let wrong_iss = Expectations {
+            issuers: Some(&other),
+            ..Default::default()
+        };
+        assert!(verify(&ring, &token, 100, &wrong_iss).is_err());
+    }
+}

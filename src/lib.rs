@@ -1,0 +1,219 @@
+//! vlsim: an emulator of the identity and token endpoints management clients talk to
+//! (Horizon VLSI SOAP, FusionAuth-style JWT REST, vCenter token exchange), over one core.
+//!
+//! [`Application::build`] is the one way to start it, used by `main` and by the tests.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::todo,
+    clippy::unimplemented,
+    clippy::await_holding_lock,
+    clippy::manual_let_else,
+    clippy::indexing_slicing
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod fixtures;
+pub mod http;
+pub mod soap;
+pub mod state;
+pub mod store;
+pub mod testkit;
+pub mod vlsi;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::core::{Core, LoadReport, WorldSource};
+use crate::state::AppState;
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Fixtures(#[from] fixtures::FixtureError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("loading the world: {0}")]
+    Core(#[from] core::CoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-run vlsim.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    state: web::Data<AppState>,
+    report: LoadReport,
+}
+
+impl Application {
+    /// Opens the store (loading fixtures into an empty one), binds the listener and builds
+    /// the HTTP server. Nothing is served until [`Application::run_until_stopped`].
+    pub fn build(config: Config, clock: SharedClock) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let (world, keys) = match &config.fixtures {
+            Some(path) => fixtures::World::from_file(path)?,
+            None => fixtures::World::embedded()?,
+        };
+        let source = WorldSource {
+            world,
+            keys,
+            origin: config
+                .fixtures
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "embedded fixtures/default.toml".into()),
+            generate_keys: config.generate_keys,
+        };
+        let store = store::Store::open(&config.data_dir)?;
+        let (core, report) = Core::open(store, clock, &source)?;
+
+        let listener = TcpListener::bind(&config.listen).map_err(|source| StartError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen.clone(),
+            source,
+        })?;
+        let workers = config.workers;
+        let state = web::Data::new(AppState {
+            core,
+            config,
+            vlsi: vlsi::Dispatcher::new(),
+            started: Instant::now(),
+        });
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::JsonConfig::default().error_handler(|err, _| {
+                    let message = err.to_string();
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
+                    )
+                    .into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    let message = err.to_string();
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
+                    )
+                    .into()
+                }))
+                .wrap_fn(|req, srv| {
+                    let span = tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.path(),
+                    );
+                    let started = Instant::now();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await;
+                        let _enter = span.enter();
+                        match &res {
+                            Ok(r) => tracing::debug!(
+                                status = r.status().as_u16(),
+                                latency_us = started.elapsed().as_micros() as u64,
+                                "served"
+                            ),
+                            Err(e) => tracing::warn!(error = %e, "request failed"),
+                        }
+                        res
+                    }
+                })
+                .configure(admin::configure)
+                .configure(vlsi::configure)
+        })
+        .shutdown_timeout(10);
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?
+            .run();
+        Ok(Self {
+            addr,
+            server,
+            state,
+            report,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT` of the bound listener.
+    pub fn url(&self) -> String {
+        match self.addr {
+            SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+        }
+    }
+
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGTERM/Ctrl-C or [`ServerHandle::stop`]), finishing in-flight
+    /// requests, then flushes the store.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Err(e) = self.state.core.store.flush().await {
+            tracing::error!(error = %e, "final flush of the data dir failed");
+            return Err(std::io::Error::other(e.to_string()));
+        }
+        result
+    }
+}

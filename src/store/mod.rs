@@ -1,0 +1,253 @@
+//! Persistence: sled behind a small typed repository API. One tree per relation (named in
+//! [`trees`]), values as JSON, keys as bytes (big-endian numbers so ranges scan in order).
+//! Adapters never touch this module; the core does.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// The relations vlsim keeps. Adding one is a constant here and a `Table` where it is used.
+pub mod trees {
+    pub const META: &str = "meta";
+    pub const KEYS: &str = "keys";
+    pub const HORIZON_USERS: &str = "horizon_users";
+    pub const SESSIONS: &str = "sessions";
+    pub const EVENTS: &str = "events";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data directory {path} is in use by another vlsim process (sled holds a lock on it)"
+    )]
+    Locked { path: PathBuf },
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("a stored {relation} record could not be decoded: {message}")]
+    Decode { relation: String, message: String },
+    #[error("a {relation} record could not be encoded: {message}")]
+    Encode { relation: String, message: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the store under `dir`. The on-disk layout is versioned so a future
+    /// format can live beside this one.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let path = dir.join("v1");
+        let db = sled::Config::new()
+            .path(&path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked {
+                        path: dir.to_path_buf(),
+                    }
+                }
+                sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked {
+                    path: dir.to_path_buf(),
+                },
+                _ => StoreError::Sled(e),
+            })?;
+        Ok(Self { db, path })
+    }
+
+    /// A throw-away in-memory store, for unit tests.
+    pub fn temporary() -> StoreResult<Self> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Ok(Self {
+            db,
+            path: PathBuf::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn table<T>(&self, name: &'static str) -> StoreResult<Table<T>> {
+        Ok(Table {
+            tree: self.db.open_tree(name)?,
+            name,
+            _marker: PhantomData,
+        })
+    }
+
+    /// Durably writes everything written so far. Called before acknowledging writes a
+    /// client may rely on after a crash.
+    pub async fn flush(&self) -> StoreResult<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn flush_blocking(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A monotonic id that survives restarts (sled persists the counter).
+    pub fn next_id(&self) -> StoreResult<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Empties every relation (used when re-loading fixtures).
+    pub fn clear_all(&self) -> StoreResult<()> {
+        for name in self.db.tree_names() {
+            if name.as_ref() == b"__sled__default" {
+                continue;
+            }
+            self.db.open_tree(&name)?.clear()?;
+        }
+        Ok(())
+    }
+
+    pub fn meta_get(&self, key: &str) -> StoreResult<Option<String>> {
+        let tree = self.db.open_tree(trees::META)?;
+        Ok(tree
+            .get(key.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn meta_put(&self, key: &str, value: &str) -> StoreResult<()> {
+        self.db
+            .open_tree(trees::META)?
+            .insert(key.as_bytes(), value.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// One relation: a sled tree whose values are JSON-encoded `T`.
+pub struct Table<T> {
+    tree: sled::Tree,
+    name: &'static str,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Table<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tree: self.tree.clone(),
+            name: self.name,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Table<T> {
+    fn decode(&self, bytes: &[u8]) -> StoreResult<T> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Decode {
+            relation: self.name.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    fn encode(&self, value: &T) -> StoreResult<Vec<u8>> {
+        serde_json::to_vec(value).map_err(|e| StoreError::Encode {
+            relation: self.name.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    pub fn get(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<T>> {
+        self.tree
+            .get(key.as_ref())?
+            .map(|v| self.decode(&v))
+            .transpose()
+    }
+
+    pub fn put(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<()> {
+        let bytes = self.encode(value)?;
+        self.tree.insert(key.as_ref(), bytes)?;
+        Ok(())
+    }
+
+    /// Inserts only if the key is absent; returns false when it already existed.
+    pub fn insert_new(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<bool> {
+        let bytes = self.encode(value)?;
+        Ok(self
+            .tree
+            .compare_and_swap(key.as_ref(), None as Option<&[u8]>, Some(bytes))?
+            .is_ok())
+    }
+
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<T>> {
+        self.tree
+            .remove(key.as_ref())?
+            .map(|v| self.decode(&v))
+            .transpose()
+    }
+
+    /// Removes the record only if it still holds exactly `expected` (an atomic take: of
+    /// several concurrent callers, exactly one gets `true`).
+    pub fn remove_if_unchanged(&self, key: impl AsRef<[u8]>, expected: &T) -> StoreResult<bool> {
+        let bytes = self.encode(expected)?;
+        Ok(self
+            .tree
+            .compare_and_swap(key.as_ref(), Some(bytes), None as Option<&[u8]>)?
+            .is_ok())
+    }
+
+    /// Replaces the record only if it still holds exactly `expected`.
+    pub fn replace_if_unchanged(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: &T,
+        new: &T,
+    ) -> StoreResult<bool> {
+        let old = self.encode(expected)?;
+        let new = self.encode(new)?;
+        Ok(self
+            .tree
+            .compare_and_swap(key.as_ref(), Some(old), Some(new))?
+            .is_ok())
+    }
+
+    /// All records in key order.
+    pub fn all(&self) -> StoreResult<Vec<(Vec<u8>, T)>> {
+        self.tree
+            .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((k.to_vec(), self.decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// Records newest-first (descending key order), keeping those `keep` accepts, at most `limit`.
+    pub fn scan_rev(&self, limit: usize, mut keep: impl FnMut(&T) -> bool) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        for r in self.tree.iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, v) = r?;
+            let value = self.decode(&v)?;
+            if keep(&value) {
+                out.push(value);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.is_empty()
+    }
+
+    pub fn clear(&self) -> StoreResult<()> {
+        self.tree.clear()?;
+        Ok(())
+    }
+}
