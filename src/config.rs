@@ -29,7 +29,21 @@ pub struct Config {
     pub xml_limits: Limits,
     pub workers: Option<usize>,
     pub log_format: LogFormat,
+    /// Requests kept in the journal; 0 disables it.
+    pub journal_size: usize,
+    /// Serve only the emulated surfaces and `/_vlsim/health`.
+    pub no_admin: bool,
+    /// When set, `/_vlsim/` endpoints (except health) need `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
+    /// Serve HTTPS (rustls) instead of HTTP.
+    pub tls: bool,
+    /// PEM certificate chain and private key; without them `--tls` generates a self-signed
+    /// certificate into `<data-dir>/tls/`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
+
+pub const DEFAULT_JOURNAL_SIZE: usize = 1000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -42,6 +56,12 @@ impl Default for Config {
             xml_limits: Limits::default(),
             workers: None,
             log_format: LogFormat::Text,
+            journal_size: DEFAULT_JOURNAL_SIZE,
+            no_admin: false,
+            admin_token: None,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -57,6 +77,12 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     pub workers: Option<usize>,
     pub log_format: Option<LogFormat>,
+    pub journal_size: Option<usize>,
+    pub no_admin: Option<bool>,
+    pub admin_token: Option<String>,
+    pub tls: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Values given as flags or `VLSIM_*` variables (clap reads both).
@@ -71,7 +97,7 @@ pub struct Overrides {
     /// Fixtures file loaded into an empty data dir [default: the embedded fixtures/default.toml]
     #[arg(long, env = "VLSIM_FIXTURES")]
     pub fixtures: Option<PathBuf>,
-    /// TOML config file (keys: listen, data_dir, fixtures, generate_keys, body_limit, workers, log_format)
+    /// TOML config file (keys: the long flag names with underscores, e.g. data_dir, journal_size)
     #[arg(long, env = "VLSIM_CONFIG")]
     pub config: Option<PathBuf>,
     /// Make fresh random signing keys (same ids) instead of the fixture test keys, on first start
@@ -86,6 +112,24 @@ pub struct Overrides {
     /// Log format on stderr
     #[arg(long, env = "VLSIM_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Requests kept in the journal (0 disables it) [default: 1000]
+    #[arg(long, env = "VLSIM_JOURNAL_SIZE")]
+    pub journal_size: Option<usize>,
+    /// Turn the admin API off (only /_vlsim/health stays)
+    #[arg(long, env = "VLSIM_NO_ADMIN", num_args = 0..=1, default_missing_value = "true")]
+    pub no_admin: Option<bool>,
+    /// Require `Authorization: Bearer TOKEN` on the admin API (health excepted)
+    #[arg(long, env = "VLSIM_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Serve HTTPS; without --tls-cert/--tls-key a self-signed certificate is written to DATA_DIR/tls/
+    #[arg(long, env = "VLSIM_TLS", num_args = 0..=1, default_missing_value = "true")]
+    pub tls: Option<bool>,
+    /// PEM certificate (chain) for --tls
+    #[arg(long, env = "VLSIM_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls
+    #[arg(long, env = "VLSIM_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +187,15 @@ impl Config {
                 .or(file.body_limit)
                 .unwrap_or(defaults.body_limit),
             xml_limits: defaults.xml_limits,
+            journal_size: overrides
+                .journal_size
+                .or(file.journal_size)
+                .unwrap_or(defaults.journal_size),
+            no_admin: overrides.no_admin.or(file.no_admin).unwrap_or(false),
+            admin_token: overrides.admin_token.clone().or(file.admin_token),
+            tls: overrides.tls.or(file.tls).unwrap_or(false) || overrides.tls_cert.is_some(),
+            tls_cert: overrides.tls_cert.clone().or(file.tls_cert),
+            tls_key: overrides.tls_key.clone().or(file.tls_key),
             workers: overrides.workers.or(file.workers),
             log_format: overrides
                 .log_format
@@ -154,6 +207,14 @@ impl Config {
                 "body_limit must be at least 1024 bytes, got {}",
                 config.body_limit
             )));
+        }
+        if config.tls_cert.is_some() != config.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key go together".into(),
+            ));
+        }
+        if config.admin_token.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::Invalid("admin_token must not be empty".into()));
         }
         if config.workers == Some(0) {
             return Err(ConfigError::Invalid("workers must be at least 1".into()));

@@ -26,13 +26,16 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod core;
 pub mod fixtures;
+pub mod healthcheck;
 pub mod http;
 pub mod soap;
 pub mod state;
 pub mod store;
 pub mod testkit;
+pub mod tls;
 pub mod vlsi;
 
 use crate::clock::SharedClock;
@@ -59,6 +62,8 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -69,6 +74,7 @@ pub enum StartError {
 /// A bound, ready-to-run vlsim.
 pub struct Application {
     addr: SocketAddr,
+    scheme: &'static str,
     server: Server,
     state: web::Data<AppState>,
     report: LoadReport,
@@ -108,10 +114,19 @@ impl Application {
             source,
         })?;
         let workers = config.workers;
+        let admin_enabled = !config.no_admin;
+        let tls = if config.tls {
+            Some(tls::server_config(&config)?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let state = web::Data::new(AppState {
             core,
+            control: control::Control::new(config.journal_size),
             config,
             vlsi: vlsi::Dispatcher::new(),
+            source,
             started: Instant::now(),
         });
         let app_state = state.clone();
@@ -134,6 +149,9 @@ impl Application {
                     )
                     .into()
                 }))
+                .wrap(actix_web::middleware::from_fn(
+                    control::middleware::control_layer,
+                ))
                 .wrap_fn(|req, srv| {
                     let span = tracing::info_span!(
                         "request",
@@ -156,22 +174,27 @@ impl Application {
                         res
                     }
                 })
-                .configure(admin::configure)
+                .configure(|cfg| admin::configure(cfg, admin_enabled))
                 .configure(vlsi::configure)
         })
         .shutdown_timeout(10);
         if let Some(n) = workers {
             server = server.workers(n);
         }
-        let server = server
-            .listen(listener)
-            .map_err(|source| StartError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?
-            .run();
+        let bind_error = |source| StartError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let server = match tls {
+            Some(tls) => server
+                .listen_rustls_0_23(listener, tls)
+                .map_err(bind_error)?,
+            None => server.listen(listener).map_err(bind_error)?,
+        }
+        .run();
         Ok(Self {
             addr,
+            scheme,
             server,
             state,
             report,
@@ -186,11 +209,11 @@ impl Application {
         self.addr
     }
 
-    /// `http://HOST:PORT` of the bound listener.
+    /// `http://HOST:PORT` (or `https://`) of the bound listener.
     pub fn url(&self) -> String {
         match self.addr {
-            SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+            SocketAddr::V4(a) => format!("{}://{}:{}", self.scheme, a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("{}://[{}]:{}", self.scheme, a.ip(), a.port()),
         }
     }
 

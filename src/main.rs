@@ -22,6 +22,14 @@ struct Cli {
 enum Command {
     /// Run the emulator (prints `vlsim listening on http://HOST:PORT` once accepting).
     Serve(Overrides),
+    /// Exit 0 if the vlsim configured by the same flags/env/file answers its health check.
+    Healthcheck {
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Seconds to wait for the answer
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -42,6 +50,42 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(overrides) => serve(&overrides),
+        Command::Healthcheck { overrides, timeout } => healthcheck(&overrides, timeout),
+    }
+}
+
+fn app_url_file(app: &Application) -> std::path::PathBuf {
+    app.state()
+        .config
+        .data_dir
+        .join(vlsim::healthcheck::URL_FILE)
+}
+
+fn healthcheck(overrides: &Overrides, timeout: u64) -> ExitCode {
+    let config = match Config::resolve(overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("vlsim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // An explicit --listen wins; otherwise the URL a running server recorded in the data dir
+    // (it knows where it really listens, whatever flags it was started with).
+    let listen_flag = std::env::args().any(|a| a == "--listen" || a.starts_with("--listen="));
+    let config = if listen_flag {
+        config
+    } else {
+        vlsim::healthcheck::with_recorded_url(config)
+    };
+    match vlsim::healthcheck::check(&config, std::time::Duration::from_secs(timeout.max(1))) {
+        Ok(body) => {
+            println!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vlsim healthcheck: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -68,6 +112,11 @@ fn serve(overrides: &Overrides) -> ExitCode {
             "store ready"
         );
         let url = app.url();
+        let url_file = app_url_file(&app);
+        // Lets `vlsim healthcheck` find us whatever --listen said (e.g. in a container).
+        if let Err(e) = std::fs::write(&url_file, &url) {
+            tracing::warn!(error = %e, path = %url_file.display(), "cannot record the listening URL");
+        }
         tracing::info!("VLSI SOAP: {url}/view-vlsi/sdk (WSDL: {url}/view-vlsi/sdk?wsdl)");
         tracing::info!("admin: {url}/_vlsim/health");
         let mut stdout = std::io::stdout().lock();
@@ -75,8 +124,9 @@ fn serve(overrides: &Overrides) -> ExitCode {
         let _ = writeln!(stdout, "vlsim listening on {url}");
         let _ = stdout.flush();
         drop(stdout);
-        app.run_until_stopped()
-            .await
+        let result = app.run_until_stopped().await;
+        let _ = std::fs::remove_file(&url_file);
+        result
             .map_err(|e| vlsim::StartError::Bind {
                 addr: url,
                 source: e,

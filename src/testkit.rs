@@ -40,6 +40,18 @@ impl Vlsim {
         server
     }
 
+    /// A fresh server in a temporary data dir, with the test configuration adjusted by
+    /// `adjust` (e.g. `|c| c.journal_size = 10`).
+    #[allow(clippy::expect_used)]
+    pub async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
+        let temp = tempfile::tempdir().expect("temporary data dir");
+        let mut config = Config::for_tests(temp.path());
+        adjust(&mut config);
+        let mut server = Self::start_with(config).await;
+        server._temp = Some(temp);
+        server
+    }
+
     /// A server with this configuration (its `data_dir` is kept).
     #[allow(clippy::expect_used)]
     pub async fn start_with(config: Config) -> Self {

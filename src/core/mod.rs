@@ -152,6 +152,34 @@ impl Core {
         Ok(())
     }
 
+    /// Back to `source` (the fixtures). Generated keys are kept: a server's keys are its
+    /// identity, and clients may have cached them.
+    pub fn reset(&self, source: &WorldSource) -> CoreResult<()> {
+        if source.generate_keys {
+            let current: Vec<KeyMaterial> = self
+                .key_materials
+                .all()?
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect();
+            let kept = WorldSource {
+                keys: current,
+                generate_keys: false,
+                ..source.clone()
+            };
+            self.load_world(&kept)?;
+        } else {
+            self.load_world(source)?;
+        }
+        self.refresh_cache()
+    }
+
+    /// Replaces the whole store with a snapshot taken by [`Store::export_all`].
+    pub fn restore(&self, data: &crate::store::Dump) -> CoreResult<()> {
+        self.store.import_all(data)?;
+        self.refresh_cache()
+    }
+
     /// Rebuilds in-memory views (parsed keys, settings) from the store.
     pub fn refresh_cache(&self) -> CoreResult<()> {
         let mut ring = Vec::new();
@@ -170,6 +198,68 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// A dump of the world for `GET /_vlsim/state`: public key parts, users without
+    /// credentials, sessions, counts.
+    pub fn state_dump(&self) -> CoreResult<serde_json::Value> {
+        use serde_json::json;
+        let ring = self.key_ring();
+        let keys: Vec<serde_json::Value> = ring
+            .all()
+            .iter()
+            .map(|k| {
+                json!({
+                    "id": k.id,
+                    "name": k.name,
+                    "algorithm": keys::algorithm_name(k.algorithm),
+                    "public_pem": k.public_pem,
+                    "jwk": k.jwk,
+                })
+            })
+            .collect();
+        let users: Vec<serde_json::Value> = self
+            .horizon_users
+            .all()?
+            .into_iter()
+            .map(|(_, u)| json!({"principal": u.principal(), "privileges": u.privileges}))
+            .collect();
+        let now = self.clock.now_ms();
+        let sessions: Vec<serde_json::Value> = self
+            .sessions
+            .all()?
+            .into_iter()
+            .map(|(_, s)| {
+                json!({
+                    "id": s.id,
+                    "surface": s.surface,
+                    "principal": s.principal,
+                    "method": s.method,
+                    "created": crate::clock::rfc3339_ms(s.created_ms),
+                    "last_access": crate::clock::rfc3339_ms(s.last_access_ms),
+                    "expires": crate::clock::rfc3339_ms(s.expires_at_ms()),
+                    "expired": now >= s.expires_at_ms(),
+                })
+            })
+            .collect();
+        let horizon = self.horizon_settings();
+        Ok(json!({
+            "fixtures": self.store.meta_get(META_INITIALISED)?,
+            "keys": keys,
+            "horizon": {
+                "connection_server_name": horizon.connection_server_name,
+                "domain": horizon.domain,
+                "signing_key": horizon.signing_key,
+                "users": users,
+            },
+            "sessions": sessions,
+            "counts": {
+                "keys": ring.all().len(),
+                "horizon_users": self.horizon_users.len(),
+                "sessions": self.sessions.len(),
+                "events": self.events.len(),
+            },
+        }))
     }
 
     pub fn key_ring(&self) -> Arc<KeyRing> {

@@ -32,6 +32,9 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Every relation's raw records: (tree name, [(key, value)]).
+pub type Dump = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -108,6 +111,37 @@ impl Store {
             self.db.open_tree(&name)?.clear()?;
         }
         Ok(())
+    }
+
+    /// Every relation's raw records, for snapshots.
+    pub fn export_all(&self) -> StoreResult<Dump> {
+        let mut out = Vec::new();
+        for name in self.db.tree_names() {
+            if name.as_ref() == b"__sled__default" {
+                continue;
+            }
+            let tree = self.db.open_tree(&name)?;
+            let records = tree
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push((String::from_utf8_lossy(&name).into_owned(), records));
+        }
+        Ok(out)
+    }
+
+    /// Replaces every relation with `data` (a snapshot from [`Store::export_all`]).
+    pub fn import_all(&self, data: &Dump) -> StoreResult<()> {
+        self.clear_all()?;
+        for (name, records) in data {
+            let tree = self.db.open_tree(name.as_bytes())?;
+            let mut batch = sled::Batch::default();
+            for (k, v) in records {
+                batch.insert(k.as_slice(), v.as_slice());
+            }
+            tree.apply_batch(batch)?;
+        }
+        self.flush_blocking()
     }
 
     pub fn meta_get(&self, key: &str) -> StoreResult<Option<String>> {

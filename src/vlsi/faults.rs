@@ -87,6 +87,27 @@ pub fn invalid_request(message: &str) -> SoapFault {
     }
 }
 
+/// A fault of the named VLSI type (for fault injection); unknown names give UnexpectedFault.
+pub fn by_name(type_name: &str, message: &str) -> SoapFault {
+    match type_name {
+        "SecurityError" => security_error(),
+        "InsufficientPermission" => fault(
+            "InsufficientPermission",
+            message,
+            &field("privileges", "ADMINISTRATOR"),
+        ),
+        "InvalidArgument" => invalid_argument("spec", message),
+        "InvalidType" => invalid_type("_this", "JwtToken", message),
+        "EntityNotFound" => entity_not_found("", message),
+        "InvalidCredentials"
+        | "InvalidRequest"
+        | "InvalidState"
+        | "EntityAlreadyExists"
+        | "EntityInUse" => view_runtime_fault(type_name, message, ""),
+        _ => unexpected(message, "injected by a vlsim fault rule"),
+    }
+}
+
 /// The one mapping from domain errors to VLSI faults.
 pub fn core_fault(err: &CoreError) -> SoapFault {
     match err {

@@ -14,7 +14,7 @@ use crate::soap::xml::Element;
 use crate::soap::{self, SoapFault};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use std::collections::HashMap;
 
@@ -172,6 +172,8 @@ async fn sdk_post(
         Err(e) => return soap::fault_response(&SoapFault::client(e.to_string())),
     };
     match dispatch(&state, &req, &body).await {
+        Err(Refusal::Fault(fault)) => soap::fault_response(&fault),
+        Err(Refusal::Raw(response)) => response,
         Ok(reply) => {
             let mut response = HttpResponse::Ok();
             response.content_type(soap::CONTENT_TYPE);
@@ -188,7 +190,52 @@ async fn sdk_post(
             }
             response.body(soap::envelope(&reply.body))
         }
-        Err(fault) => soap::fault_response(&fault),
+    }
+}
+
+/// Why a call produced no reply: a SOAP fault, or (injected) a raw HTTP response.
+enum Refusal {
+    Fault(SoapFault),
+    Raw(HttpResponse),
+}
+
+impl From<SoapFault> for Refusal {
+    fn from(fault: SoapFault) -> Self {
+        Self::Fault(fault)
+    }
+}
+
+/// What a fired fault rule makes of a SOAP call.
+fn injected(fired: &crate::control::faults::Fired) -> Refusal {
+    use crate::control::faults::FaultAction;
+    use actix_web::http::StatusCode;
+    match &fired.action {
+        FaultAction::Drop => Refusal::Raw(crate::control::middleware::dropped_connection()),
+        FaultAction::Status { status, body } => Refusal::Raw(
+            HttpResponse::build(
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            )
+            .body(body.clone()),
+        ),
+        FaultAction::Typed {
+            fault,
+            message,
+            status,
+        } => {
+            let message = message
+                .clone()
+                .unwrap_or_else(|| format!("Injected fault (rule {})", fired.rule_id));
+            let soap_fault =
+                faults::by_name(fault.as_deref().unwrap_or("UnexpectedFault"), &message);
+            match status.and_then(|s| StatusCode::from_u16(s).ok()) {
+                Some(code) if code != StatusCode::INTERNAL_SERVER_ERROR => Refusal::Raw(
+                    HttpResponse::build(code)
+                        .content_type(soap::CONTENT_TYPE)
+                        .body(soap::fault_xml(&soap_fault)),
+                ),
+                _ => Refusal::Fault(soap_fault),
+            }
+        }
     }
 }
 
@@ -205,7 +252,7 @@ async fn dispatch(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     body: &[u8],
-) -> Result<Reply, SoapFault> {
+) -> Result<Reply, Refusal> {
     let envelope = soap::read_envelope(body, state.config.xml_limits)?;
     let op_el = envelope.operation;
     let method = op_el.name.clone();
@@ -215,12 +262,31 @@ async fn dispatch(
             state.vlsi.operation_names().join(", ")
         ))
     })?;
+    req.extensions_mut()
+        .insert(crate::control::OperationName(method.clone()));
     let session = find_session(&state.core, req);
+    let principal = session.as_ref().map(|s| s.principal.as_str());
+    if let Some(fired) =
+        state
+            .control
+            .faults
+            .check(crate::core::horizon::SURFACE, &method, principal)
+    {
+        req.extensions_mut()
+            .insert(crate::control::middleware::InjectedFault(
+                fired.rule_id.clone(),
+            ));
+        let refusal = injected(&fired);
+        if let (Refusal::Fault(fault), Some(hook)) = (&refusal, operation.on_fault) {
+            hook(&state.core, session.as_ref(), fault);
+        }
+        return Err(refusal);
+    }
     let result = check_and_call(state, operation, op_el, session.clone()).await;
     if let (Err(fault), Some(hook)) = (&result, operation.on_fault) {
         hook(&state.core, session.as_ref(), fault);
     }
-    result
+    Ok(result?)
 }
 
 async fn check_and_call(

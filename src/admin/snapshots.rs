@@ -1,0 +1,154 @@
+//! Named snapshots of the whole store, kept as files under `<data-dir>/snapshots/` so they
+//! survive restarts: `POST /_vlsim/snapshot/{name}` takes one, `.../restore` (or
+//! `POST /_vlsim/reset {"snapshot": name}`) brings it back.
+
+use super::{error, internal};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    version: u32,
+    name: String,
+    created: String,
+    /// tree name → [[key, value]] base64.
+    trees: BTreeMap<String, Vec<[String; 2]>>,
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn dir(state: &AppState) -> PathBuf {
+    state.config.data_dir.join("snapshots")
+}
+
+fn path(state: &AppState, name: &str) -> Result<PathBuf, Box<HttpResponse>> {
+    if valid_name(name) {
+        Ok(dir(state).join(format!("{name}.json")))
+    } else {
+        Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "snapshot names are 1-64 characters of A-Z a-z 0-9 - _ . (not starting with .)",
+        )))
+    }
+}
+
+pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    let file = match path(&state, &name) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let exported = match state.core.store.export_all() {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    let records: usize = exported.iter().map(|(_, r)| r.len()).sum();
+    let snapshot = SnapshotFile {
+        version: 1,
+        name: name.to_string(),
+        created: crate::clock::rfc3339_ms(state.core.clock.now_ms()),
+        trees: exported
+            .into_iter()
+            .map(|(tree, recs)| {
+                let recs = recs
+                    .into_iter()
+                    .map(|(k, v)| [STANDARD.encode(k), STANDARD.encode(v)])
+                    .collect();
+                (tree, recs)
+            })
+            .collect(),
+    };
+    let write = serde_json::to_vec(&snapshot)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            std::fs::create_dir_all(dir(&state)).map_err(|e| e.to_string())?;
+            // Write then rename, so a crash never leaves a half-written snapshot.
+            let tmp = file.with_extension("json.tmp");
+            std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+            std::fs::rename(&tmp, &file).map_err(|e| e.to_string())
+        });
+    match write {
+        Ok(()) => HttpResponse::Created().json(json!({
+            "name": name.as_str(), "created": snapshot.created, "records": records,
+        })),
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn restore_named(state: &AppState, name: &str) -> HttpResponse {
+    let file = match path(state, name) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Ok(bytes) = std::fs::read(&file) else {
+        return error(StatusCode::NOT_FOUND, format!("no snapshot named {name}"));
+    };
+    let snapshot: SnapshotFile = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => return internal(format!("snapshot {name} is unreadable: {e}")),
+    };
+    let mut data = Vec::with_capacity(snapshot.trees.len());
+    for (tree, recs) in snapshot.trees {
+        let mut decoded = Vec::with_capacity(recs.len());
+        for [k, v] in recs {
+            match (STANDARD.decode(k), STANDARD.decode(v)) {
+                (Ok(k), Ok(v)) => decoded.push((k, v)),
+                _ => return internal(format!("snapshot {name} is corrupt")),
+            }
+        }
+        data.push((tree, decoded));
+    }
+    match state.core.restore(&data) {
+        Ok(()) => {
+            state.control.journal.clear();
+            HttpResponse::Ok().json(json!({"status": "restored", "snapshot": name}))
+        }
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn restore(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    restore_named(&state, &name).await
+}
+
+pub async fn delete(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    let file = match path(&state, &name) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    match std::fs::remove_file(file) {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(_) => error(StatusCode::NOT_FOUND, format!("no snapshot named {name}")),
+    }
+}
+
+pub async fn list(state: web::Data<AppState>) -> HttpResponse {
+    let mut names: Vec<String> = std::fs::read_dir(dir(&state))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".json"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    HttpResponse::Ok().json(json!({"snapshots": names}))
+}

@@ -1,0 +1,86 @@
+//! Keeps secrets out of the journal and logs: passwords, tokens, API keys and cookies.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Header names whose values are never recorded.
+pub fn is_secret_header(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "authorization" | "cookie" | "set-cookie" | "vmware-api-session-id" | "x-vlsim-admin-token"
+    )
+}
+
+static JWT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*").ok());
+
+/// XML elements and JSON/form fields holding secrets.
+const SECRET_NAMES: &str = "password|utf8String|token|refreshToken|refresh_token|access_token|id_token|subject_token|actor_token|client_secret|secret|apiKey|key|privateKey|secret_base64";
+
+static XML_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"(<(?:[A-Za-z0-9_.-]+:)?(?:{SECRET_NAMES})(?:\s[^>]*)?>)[^<]*(</)"
+    ))
+    .ok()
+});
+
+static JSON_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r#"("(?:{SECRET_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*""#
+    ))
+    .ok()
+});
+
+static FORM_SECRET: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(&format!(r"((?:^|&)(?:{SECRET_NAMES})=)[^&]*")).ok());
+
+/// Redacts secrets in a request or response body (XML, JSON or form encoded).
+pub fn redact_body(text: &str) -> String {
+    let mut out = text.to_string();
+    if let Some(re) = XML_SECRET.as_ref() {
+        out = re
+            .replace_all(&out, format!("${{1}}{REDACTED}${{2}}"))
+            .into_owned();
+    }
+    if let Some(re) = JSON_SECRET.as_ref() {
+        out = re
+            .replace_all(&out, format!("${{1}}\"{REDACTED}\""))
+            .into_owned();
+    }
+    if let Some(re) = FORM_SECRET.as_ref() {
+        out = re
+            .replace_all(&out, format!("${{1}}{REDACTED}"))
+            .into_owned();
+    }
+    if let Some(re) = JWT.as_ref() {
+        out = re.replace_all(&out, "eyJ…[redacted JWT]").into_owned();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_each_form() {
+        let xml = r#"<ns0:password><ns0:utf8String>dm13YXJl</ns0:utf8String></ns0:password><token>abc</token>"#;
+        let r = redact_body(xml);
+        assert!(!r.contains("dm13YXJl") && !r.contains("abc"), "{r}");
+        let json = r#"{"loginId":"a","password":"p\"w","refreshToken":"xyz"}"#;
+        let r = redact_body(json);
+        assert!(
+            r.contains(r#""loginId":"a""#) && !r.contains("xyz") && !r.contains("p\\\"w"),
+            "{r}"
+        );
+        let form = "grant_type=x&subject_token=secret&scope=a";
+        assert_eq!(
+            redact_body(form),
+            "grant_type=x&subject_token=[redacted]&scope=a"
+        );
+        let jwt = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+        assert!(!redact_body(jwt).contains("c2ln"));
+    }
+}
