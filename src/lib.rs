@@ -53,7 +53,7 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Fixtures(#[from] fixtures::FixtureError),
-    #[error(transparent)]
+    #[error("cannot open the data dir: {0}. If the store is damaged, `vlsim reset-data --data-dir DIR --yes` empties it (snapshots and TLS files are kept)")]
     Store(#[from] store::StoreError),
     #[error("loading the world: {0}")]
     Core(#[from] core::CoreError),

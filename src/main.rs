@@ -22,6 +22,16 @@ struct Cli {
 enum Command {
     /// Run the emulator (prints `vlsim listening on http://HOST:PORT` once accepting).
     Serve(Overrides),
+    /// Empty the store in the data dir (fixtures load again on the next start); snapshots
+    /// and TLS files are kept. Use when a damaged data dir will not open.
+    ResetData {
+        /// Data directory [default: ./vlsim-data]
+        #[arg(long, env = "VLSIM_DATA_DIR")]
+        data_dir: Option<std::path::PathBuf>,
+        /// Really do it
+        #[arg(long)]
+        yes: bool,
+    },
     /// Exit 0 if the vlsim configured by the same flags/env/file answers its health check.
     Healthcheck {
         #[command(flatten)]
@@ -51,6 +61,36 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(overrides) => serve(&overrides),
         Command::Healthcheck { overrides, timeout } => healthcheck(&overrides, timeout),
+        Command::ResetData { data_dir, yes } => reset_data(data_dir, yes),
+    }
+}
+
+fn reset_data(data_dir: Option<std::path::PathBuf>, yes: bool) -> ExitCode {
+    let dir = data_dir.unwrap_or_else(|| vlsim::config::DEFAULT_DATA_DIR.into());
+    let store = vlsim::store::Store::data_path(&dir);
+    if !yes {
+        eprintln!(
+            "vlsim reset-data: this deletes {} (sessions, tokens, events, keys); add --yes to do it",
+            store.display()
+        );
+        return ExitCode::from(2);
+    }
+    match std::fs::remove_dir_all(&store) {
+        Ok(()) => {
+            println!(
+                "emptied {}; the fixtures load on the next start",
+                store.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("{} holds no store; nothing to do", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vlsim reset-data: cannot delete {}: {e}", store.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Protocol-neutral rules: the only place behaviour is decided. Adapters parse the wire,
 //! call into [`Core`], and encode what comes back; they never touch sled directly.
 
+pub mod crypto;
 pub mod error;
 pub mod events;
 pub mod horizon;
@@ -25,10 +26,11 @@ use std::sync::{Arc, RwLock};
 const META_INITIALISED: &str = "initialised";
 const META_HORIZON: &str = "horizon";
 
-/// Selects aws-lc-rs for jsonwebtoken explicitly (idempotent).
+/// Selects aws-lc-rs (with cached parsed keys, see [`crypto`]) for jsonwebtoken
+/// explicitly; idempotent.
 pub fn install_crypto_provider() {
     // Err means a provider is already installed, which is what we want.
-    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+    let _ = std::sync::LazyLock::force(&crypto::PROVIDER).install_default();
 }
 
 /// `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.

@@ -44,8 +44,13 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store under `dir`. The on-disk layout is versioned so a future
     /// format can live beside this one.
+    /// Where the sled files live under a data dir.
+    pub fn data_path(dir: &Path) -> PathBuf {
+        dir.join("v1")
+    }
+
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let path = dir.join("v1");
+        let path = Self::data_path(dir);
         let db = sled::Config::new()
             .path(&path)
             .mode(sled::Mode::HighThroughput)

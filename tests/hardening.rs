@@ -1,0 +1,203 @@
+//! Hostile input and crash durability, at the wire.
+
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use vlsim::testkit::Vlsim;
+
+fn host_port(url: &str) -> String {
+    url.trim_start_matches("http://").to_string()
+}
+
+/// Sends raw bytes and returns what the server answered (until it closes or times out).
+fn raw_exchange(addr: &str, head: &[u8], body_chunks: usize) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(head).unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    let framed = [
+        format!("{:x}\r\n", chunk.len()).into_bytes(),
+        chunk,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    for _ in 0..body_chunks {
+        // The server may answer and close early: stop sending then.
+        if s.write_all(&framed).is_err() {
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[actix_web::test]
+async fn a_100_mb_chunked_body_is_refused_early_with_a_client_fault() {
+    let server = Vlsim::start().await;
+    let addr = host_port(server.url());
+    let answer = tokio::task::spawn_blocking(move || {
+        let head = format!(
+            "POST /view-vlsi/sdk HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        // 1600 chunks of 64 KiB = 100 MiB, unless the server cuts us off first.
+        raw_exchange(&addr, head.as_bytes(), 1600)
+    })
+    .await
+    .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 500"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
+    assert!(answer.contains("<faultcode>soapenv:Client</faultcode>"));
+    assert!(answer.contains("exceeds the 1048576-byte limit"));
+    assert!(!call(&client(), server.url(), GET_PUBLIC_KEYS)
+        .await
+        .is_fault());
+}
+
+#[actix_web::test]
+async fn header_and_cookie_floods_get_4xx_and_the_server_survives() {
+    let server = Vlsim::start().await;
+    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut req = c.post(format!("{}/view-vlsi/sdk", server.url()));
+    for i in 0..2000 {
+        req = req.header(format!("x-flood-{i}"), "v");
+    }
+    match req.body(envelope(GET_PUBLIC_KEYS)).send().await {
+        Ok(res) => assert!(res.status().is_client_error(), "{}", res.status()),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    let cookies: Vec<String> = (0..5000).map(|i| format!("c{i}=v{i}")).collect();
+    let res = c
+        .post(format!("{}/view-vlsi/sdk", server.url()))
+        .header("Cookie", cookies.join("; "))
+        .body(envelope(&generate_xml(None)))
+        .send()
+        .await;
+    if let Ok(res) = res {
+        assert!(res.status().as_u16() < 600 && res.status() != 502);
+        assert_ne!(res.status().as_u16(), 200, "no session hides in a flood");
+    }
+    // many plausible cookies, none a session: a SecurityError, not a slow scan or a crash
+    let cookies: Vec<String> = (0..100)
+        .map(|i| format!("c{i}={}", "x".repeat(40)))
+        .collect();
+    let res = c
+        .post(format!("{}/view-vlsi/sdk", server.url()))
+        .header("Cookie", cookies.join("; "))
+        .body(envelope(&generate_xml(None)))
+        .send()
+        .await
+        .unwrap();
+    let reply = parse_reply(res.status().as_u16(), res.text().await.unwrap());
+    assert_eq!(reply.fault_type(), "SecurityError");
+    assert!(!call(&client(), server.url(), GET_PUBLIC_KEYS)
+        .await
+        .is_fault());
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+fn start_binary(data_dir: &std::path::Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vlsim"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("VLSIM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0] as char);
+    }
+    let url = line
+        .strip_prefix("vlsim listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    Server { child, url }
+}
+
+/// Logs in many clients concurrently, SIGKILLs the server while logins are in flight, and
+/// checks that every login whose response arrived still holds after a restart.
+#[actix_web::test]
+async fn acknowledged_sessions_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for trial in 0..3 {
+        let mut server = start_binary(dir.path());
+        let url = server.url.clone();
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for _ in 0..50 {
+                    let c = client();
+                    let res = c
+                        .post(format!("{url}/view-vlsi/sdk"))
+                        .body(envelope(&login_xml("administrator", "vmware")))
+                        .send()
+                        .await;
+                    let Ok(res) = res else { break };
+                    let Some(cookie) = res
+                        .headers()
+                        .get("set-cookie")
+                        .map(|v| v.to_str().unwrap().to_string())
+                    else {
+                        break;
+                    };
+                    if res.bytes().await.is_err() {
+                        break;
+                    }
+                    acked.push(cookie.split(';').next().unwrap().to_string());
+                }
+                acked
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300 + 200 * trial)).await;
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        let mut acked = Vec::new();
+        for t in tasks {
+            acked.extend(t.await.unwrap());
+        }
+        assert!(
+            !acked.is_empty(),
+            "some logins were acknowledged before the kill"
+        );
+
+        let mut again = start_binary(dir.path());
+        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        for cookie in &acked {
+            let res = c
+                .post(format!("{}/view-vlsi/sdk", again.url))
+                .header("Cookie", cookie)
+                .body(envelope(&generate_xml(None)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                200,
+                "acknowledged session {cookie} was lost"
+            );
+            checked += 1;
+        }
+        again.child.kill().unwrap();
+        again.child.wait().unwrap();
+    }
+    assert!(checked > 0);
+    eprintln!("sessions checked after SIGKILL: {checked}");
+}
