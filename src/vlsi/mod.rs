@@ -102,7 +102,7 @@ impl Dispatcher {
         Self { operations }
     }
 
-    fn find(&self, method: &str) -> Option<&Operation> {
+    pub fn find(&self, method: &str) -> Option<&Operation> {
         self.operations.get(method)
     }
 
