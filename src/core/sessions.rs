@@ -5,6 +5,9 @@ use crate::core::error::{CoreError, CoreResult};
 use crate::core::Core;
 use serde::{Deserialize, Serialize};
 
+/// How stale a session's `last_access` may get before a use writes it back.
+const TOUCH_GRANULARITY_MS: i64 = 1000;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Session {
     pub id: String,
@@ -76,8 +79,12 @@ impl Core {
             self.sessions.remove(id)?;
             return Err(not_authenticated());
         }
-        session.last_access_ms = now;
-        self.sessions.put(id, &session)?;
+        // Idle timeouts are minutes long: a write per second per session is precise enough
+        // and keeps a busy session from costing a store write on every call.
+        if now - session.last_access_ms >= TOUCH_GRANULARITY_MS {
+            session.last_access_ms = now;
+            self.sessions.put(id, &session)?;
+        }
         Ok(session)
     }
 
