@@ -6,6 +6,7 @@ pub mod events;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
+pub mod queries;
 pub mod sessions;
 pub mod tokens;
 
@@ -68,6 +69,7 @@ pub struct Core {
     horizon_users: Table<HorizonUser>,
     sessions: Table<Session>,
     events: Table<Event>,
+    query_cursors: queries::QueryCursors,
 }
 
 impl Core {
@@ -83,6 +85,7 @@ impl Core {
             horizon_users: store.table(trees::HORIZON_USERS)?,
             sessions: store.table(trees::SESSIONS)?,
             events: store.table(trees::EVENTS)?,
+            query_cursors: queries::QueryCursors::default(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,
