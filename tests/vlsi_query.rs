@@ -543,3 +543,59 @@ async fn faults_no_session_bad_entity_member_and_values() {
     .await;
     assert_eq!(r.fault_type(), "EntityNotFound");
 }
+
+#[actix_web::test]
+async fn event_summary_view_uses_data_members() {
+    let server = Vlsim::start().await;
+    let url = server.url();
+    let admin = seed(url).await;
+
+    let f = filter("filter", "QueryFilterEquals", "data.eventType", FAILED);
+    let def =
+        format!("<definition><queryEntityType>EventSummaryView</queryEntityType>{f}</definition>");
+    let reply = call(&admin, url, &op("QueryService_Query", &def)).await;
+    let rs = results(&reply);
+    assert_eq!(rs.len(), 1, "{}", reply.text);
+    let e = &rs[0];
+    assert_eq!(e.xsi_type(), Some("EventSummaryView"));
+    let names: Vec<&str> = e.children.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["eventId", "data", "namesData"]);
+    let data = e.child("data").unwrap();
+    assert_eq!(text(data, "eventType"), FAILED);
+    assert_eq!(text(data, "severity"), "AUDIT_FAIL");
+    assert_eq!(text(data, "module"), "Vlsi");
+    assert_eq!(text(data, "node"), "cs1.vlsim.test");
+    assert_eq!(text(data.child("userId").unwrap(), "id"), "VLSIM\\auditor");
+    assert_eq!(
+        text(e.child("namesData").unwrap(), "userDisplayName"),
+        "VLSIM\\auditor"
+    );
+
+    // sortBy takes the dotted name too; plain AuditEventSummaryView names are refused
+    let sw = filter(
+        "filter",
+        "QueryFilterStartsWith",
+        "data.eventType",
+        "VLSI_JWT_",
+    );
+    let def = format!(
+        "<definition><queryEntityType>EventSummaryView</queryEntityType>{sw}<sortBy>data.eventType</sortBy></definition>"
+    );
+    let rs = results(&call(&admin, url, &op("QueryService_Query", &def)).await);
+    let types: Vec<String> = rs
+        .iter()
+        .map(|e| text(e.child("data").unwrap(), "eventType"))
+        .collect();
+    assert_eq!(types, [GENERATED, GENERATED, FAILED]);
+    let plain = filter("filter", "QueryFilterEquals", "eventType", FAILED);
+    let def = format!(
+        "<definition><queryEntityType>EventSummaryView</queryEntityType>{plain}</definition>"
+    );
+    let r = call(&admin, url, &op("QueryService_GetCount", &def)).await;
+    assert_eq!(r.fault_type(), "InvalidArgument", "{}", r.text);
+    assert!(
+        r.faultstring().contains("data.eventType"),
+        "{}",
+        r.faultstring()
+    );
+}

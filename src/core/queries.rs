@@ -1,5 +1,6 @@
-//! Horizon `QueryService` rules over the event log: the `AuditEventSummaryView` entity,
-//! its filterable members, sorting, "virtual list" paging and server-side cursors
+//! Horizon `QueryService` rules over the event log: the `AuditEventSummaryView` entity
+//! (and the deprecated `EventSummaryView`, whose members are `data.*`), their filterable
+//! members, sorting, "virtual list" paging and server-side cursors
 //! (`QueryService_Create` / `_GetNext` / `_Delete`), kept in memory per session.
 //!
 //! Member names, filter kinds per member, the default sort by `time` and the 1000-item
@@ -19,6 +20,50 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 pub const AUDIT_EVENT_SUMMARY_VIEW: &str = "AuditEventSummaryView";
+pub const EVENT_SUMMARY_VIEW: &str = "EventSummaryView";
+
+/// The queryable entities vlsim serves (both are views of the event log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryEntity {
+    AuditEventSummaryView,
+    /// Deprecated in the reference in favour of `AuditEventSummaryView`.
+    EventSummaryView,
+}
+
+impl QueryEntity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AuditEventSummaryView => AUDIT_EVENT_SUMMARY_VIEW,
+            Self::EventSummaryView => EVENT_SUMMARY_VIEW,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::AuditEventSummaryView, Self::EventSummaryView]
+            .into_iter()
+            .find(|e| e.name() == name)
+    }
+
+    fn members(self) -> &'static [Member] {
+        match self {
+            Self::AuditEventSummaryView => AUDIT_MEMBERS,
+            Self::EventSummaryView => EVENT_MEMBERS,
+        }
+    }
+
+    /// The member named `name` (as the client spells it) of this entity.
+    fn member(self, name: &str) -> Option<&'static Member> {
+        self.members().iter().find(|m| m.name == name)
+    }
+
+    fn member_names(self) -> String {
+        self.members()
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
 /// "maxPageSize cannot exceed 1000" (AuditEventSummaryView caveats).
 pub const MAX_PAGE_SIZE: usize = 1000;
 /// Open cursors one session may hold before `QueryService_Create` answers `InvalidState`
@@ -91,6 +136,7 @@ pub struct AuditEventSummary {
 /// `QueryResults`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryPage {
+    pub entity: QueryEntity,
     /// Set for cursors (`Create`/`GetNext`), unset for `Query`.
     pub id: Option<String>,
     pub starting_offset: i64,
@@ -115,7 +161,10 @@ enum Op {
 }
 
 struct Member {
+    /// The name a query uses (`eventType`, or `data.eventType` on EventSummaryView).
     name: &'static str,
+    /// The summary field it reads (see [`AuditEventSummary::field`]).
+    field: &'static str,
     kind: Kind,
     ops: &'static [Op],
 }
@@ -124,86 +173,182 @@ const EQ: &[Op] = &[Op::Equals];
 const TEXT_OPS: &[Op] = &[Op::Equals, Op::Contains, Op::StartsWith];
 
 /// The queryable members of `AuditEventSummaryView`, with the filters each allows.
-const MEMBERS: &[Member] = &[
+const AUDIT_MEMBERS: &[Member] = &[
     Member {
         name: "eventId",
+        field: "eventId",
         kind: Kind::Int,
         ops: EQ,
     },
     Member {
         name: "eventType",
+        field: "eventType",
         kind: Kind::Text,
         ops: TEXT_OPS,
     },
     Member {
         name: "severity",
+        field: "severity",
         kind: Kind::Text,
         ops: EQ,
     },
     Member {
         name: "time",
+        field: "time",
         kind: Kind::DateTime,
         ops: &[Op::Between],
     },
     Member {
         name: "module",
+        field: "module",
         kind: Kind::Text,
         ops: EQ,
     },
     Member {
         name: "message",
+        field: "message",
         kind: Kind::Text,
         ops: TEXT_OPS,
     },
     Member {
         name: "machineDnsName",
+        field: "machineDnsName",
         kind: Kind::Text,
         ops: TEXT_OPS,
     },
     Member {
         name: "userId",
+        field: "userId",
         kind: Kind::Entity,
         ops: EQ,
     },
     Member {
         name: "desktopId",
+        field: "desktopId",
         kind: Kind::Entity,
         ops: EQ,
     },
     Member {
         name: "applicationId",
+        field: "applicationId",
         kind: Kind::Entity,
         ops: EQ,
     },
     Member {
         name: "machineId",
+        field: "machineId",
         kind: Kind::Entity,
         ops: EQ,
     },
     Member {
         name: "persistentDiskRefId",
+        field: "persistentDiskRefId",
         kind: Kind::Text,
         ops: EQ,
     },
     // vlsim extension
     Member {
         name: "userDisplayName",
+        field: "userDisplayName",
         kind: Kind::Text,
         ops: TEXT_OPS,
     },
 ];
 
-fn member(name: &str) -> Option<&'static Member> {
-    MEMBERS.iter().find(|m| m.name == name)
-}
-
-fn member_names() -> String {
-    MEMBERS
-        .iter()
-        .map(|m| m.name)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+/// The queryable members of `EventSummaryView` (reference page of 2406).
+const EVENT_MEMBERS: &[Member] = &[
+    Member {
+        name: "eventId",
+        field: "eventId",
+        kind: Kind::Int,
+        ops: EQ,
+    },
+    Member {
+        name: "data.eventType",
+        field: "eventType",
+        kind: Kind::Text,
+        ops: TEXT_OPS,
+    },
+    Member {
+        name: "data.severity",
+        field: "severity",
+        kind: Kind::Text,
+        ops: EQ,
+    },
+    Member {
+        name: "data.time",
+        field: "time",
+        kind: Kind::DateTime,
+        ops: &[Op::Between],
+    },
+    Member {
+        name: "data.module",
+        field: "module",
+        kind: Kind::Text,
+        ops: EQ,
+    },
+    Member {
+        name: "data.message",
+        field: "message",
+        kind: Kind::Text,
+        ops: TEXT_OPS,
+    },
+    Member {
+        name: "data.node",
+        field: "machineDnsName",
+        kind: Kind::Text,
+        ops: TEXT_OPS,
+    },
+    Member {
+        name: "data.userId",
+        field: "userId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.desktopId",
+        field: "desktopId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.applicationId",
+        field: "applicationId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.machineId",
+        field: "machineId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.rdsServerId",
+        field: "rdsServerId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.farmId",
+        field: "farmId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    Member {
+        name: "data.sessionId",
+        field: "sessionId",
+        kind: Kind::Entity,
+        ops: EQ,
+    },
+    // vlsim extension
+    Member {
+        name: "namesData.userDisplayName",
+        field: "userDisplayName",
+        kind: Kind::Text,
+        ops: TEXT_OPS,
+    },
+];
 
 /// A member's value on one summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -259,8 +404,9 @@ fn bad_filter(path: &str, message: String) -> CoreError {
     CoreError::invalid_argument(path, message)
 }
 
-/// Checks a filter tree against the entity's members (names, allowed filters, values).
-fn validate(filter: &QueryFilter, path: &str) -> CoreResult<()> {
+/// Checks a filter tree against the entity's members (names, allowed filters, values) and
+/// returns it with member names replaced by the summary fields they read.
+fn validate(filter: &QueryFilter, path: &str, entity: QueryEntity) -> CoreResult<QueryFilter> {
     let (name, op, values): (&str, Op, Vec<&FilterValue>) = match filter {
         QueryFilter::And(fs) | QueryFilter::Or(fs) => {
             if fs.is_empty() {
@@ -269,12 +415,23 @@ fn validate(filter: &QueryFilter, path: &str) -> CoreResult<()> {
                     "QueryFilterAnd and QueryFilterOr need at least one filter.".into(),
                 ));
             }
-            for (i, f) in fs.iter().enumerate() {
-                validate(f, &format!("{path}.filters[{i}]"))?;
-            }
-            return Ok(());
+            let checked = fs
+                .iter()
+                .enumerate()
+                .map(|(i, f)| validate(f, &format!("{path}.filters[{i}]"), entity))
+                .collect::<CoreResult<Vec<_>>>()?;
+            return Ok(match filter {
+                QueryFilter::And(_) => QueryFilter::And(checked),
+                _ => QueryFilter::Or(checked),
+            });
         }
-        QueryFilter::Not(f) => return validate(f, &format!("{path}.filter")),
+        QueryFilter::Not(f) => {
+            return Ok(QueryFilter::Not(Box::new(validate(
+                f,
+                &format!("{path}.filter"),
+                entity,
+            )?)))
+        }
         QueryFilter::Equals { member, value } | QueryFilter::NotEquals { member, value } => {
             (member, Op::Equals, vec![value])
         }
@@ -282,12 +439,13 @@ fn validate(filter: &QueryFilter, path: &str) -> CoreResult<()> {
         QueryFilter::StartsWith { member, value } => (member, Op::StartsWith, vec![value]),
         QueryFilter::Between { member, from, to } => (member, Op::Between, vec![from, to]),
     };
-    let Some(m) = member(name) else {
+    let entity_name = entity.name();
+    let Some(m) = entity.member(name) else {
         return Err(bad_filter(
             &format!("{path}.memberName"),
             format!(
-                "[{name}] is not a queryable member of {AUDIT_EVENT_SUMMARY_VIEW}; use one of {}.",
-                member_names()
+                "[{name}] is not a queryable member of {entity_name}; use one of {}.",
+                entity.member_names()
             ),
         ));
     };
@@ -295,7 +453,7 @@ fn validate(filter: &QueryFilter, path: &str) -> CoreResult<()> {
         return Err(bad_filter(
             &format!("{path}.memberName"),
             format!(
-                "{} cannot be used on member [{name}] of {AUDIT_EVENT_SUMMARY_VIEW}.",
+                "{} cannot be used on member [{name}] of {entity_name}.",
                 filter_type_name(filter)
             ),
         ));
@@ -318,7 +476,20 @@ fn validate(filter: &QueryFilter, path: &str) -> CoreResult<()> {
             ));
         }
     }
-    Ok(())
+    Ok(rename(filter, m.field))
+}
+
+/// A leaf filter with its member renamed to `field`.
+fn rename(filter: &QueryFilter, field: &str) -> QueryFilter {
+    let member = field.to_string();
+    match filter.clone() {
+        QueryFilter::Equals { value, .. } => QueryFilter::Equals { member, value },
+        QueryFilter::NotEquals { value, .. } => QueryFilter::NotEquals { member, value },
+        QueryFilter::Contains { value, .. } => QueryFilter::Contains { member, value },
+        QueryFilter::StartsWith { value, .. } => QueryFilter::StartsWith { member, value },
+        QueryFilter::Between { from, to, .. } => QueryFilter::Between { member, from, to },
+        other => other,
+    }
 }
 
 fn filter_type_name(filter: &QueryFilter) -> &'static str {
@@ -410,6 +581,7 @@ fn non_negative(field: &str, value: Option<i64>) -> CoreResult<Option<usize>> {
 /// What a definition selects: every matching summary from `startingOffset` on (at most
 /// `limit`), and the page size to serve them in.
 struct Selection {
+    entity: QueryEntity,
     starting_offset: usize,
     items: Vec<AuditEventSummary>,
     page_size: usize,
@@ -422,6 +594,7 @@ pub struct QueryCursors {
 }
 
 struct Cursor {
+    entity: QueryEntity,
     session_id: String,
     /// Offset of `items[0]` in the full result list.
     starting_offset: usize,
@@ -442,6 +615,7 @@ impl Cursor {
             .unwrap_or_default();
         self.position = end;
         QueryPage {
+            entity: self.entity,
             id: Some(id.to_string()),
             starting_offset: to_i64(self.starting_offset.saturating_add(start)),
             remaining_count: Some(to_i64(self.items.len().saturating_sub(end))),
@@ -473,28 +647,32 @@ fn query_not_found(id: &str) -> CoreError {
 impl Core {
     /// Checks `definition` and selects its results (newest events read from the log).
     fn select(&self, definition: &QueryDefinition) -> CoreResult<Selection> {
-        if definition.query_entity_type != AUDIT_EVENT_SUMMARY_VIEW {
-            return Err(CoreError::invalid_argument(
+        let entity = QueryEntity::from_name(&definition.query_entity_type).ok_or_else(|| {
+            CoreError::invalid_argument(
                 "definition.queryEntityType",
                 format!(
-                    "[{}] is not a queryable entity type on this server; supported: {AUDIT_EVENT_SUMMARY_VIEW}.",
+                    "[{}] is not a queryable entity type on this server; supported: {AUDIT_EVENT_SUMMARY_VIEW}, {EVENT_SUMMARY_VIEW}.",
                     definition.query_entity_type
                 ),
-            ));
-        }
-        if let Some(filter) = &definition.filter {
-            validate(filter, "definition.filter")?;
-        }
-        let sort_by = definition.sort_by.as_deref().unwrap_or("time");
-        if member(sort_by).is_none() {
-            return Err(CoreError::invalid_argument(
-                "definition.sortBy",
-                format!(
-                    "Cannot sort by [{sort_by}]: use one of the queryable members {}.",
-                    member_names()
-                ),
-            ));
-        }
+            )
+        })?;
+        let filter = definition
+            .filter
+            .as_ref()
+            .map(|f| validate(f, "definition.filter", entity))
+            .transpose()?;
+        let sort_by = match definition.sort_by.as_deref() {
+            None => "time",
+            Some(name) => entity.member(name).map(|m| m.field).ok_or_else(|| {
+                CoreError::invalid_argument(
+                    "definition.sortBy",
+                    format!(
+                        "Cannot sort by [{name}]: use one of the queryable members {}.",
+                        entity.member_names()
+                    ),
+                )
+            })?,
+        };
         let starting_offset = non_negative("startingOffset", definition.starting_offset)?;
         let limit = non_negative("limit", definition.limit)?;
         let page_size = match non_negative("maxPageSize", definition.max_page_size)? {
@@ -507,7 +685,7 @@ impl Core {
             Some(0) | None => MAX_PAGE_SIZE,
             Some(n) => n,
         };
-        let mut matched = self.matching(definition)?;
+        let mut matched = self.matching(filter.as_ref())?;
         matched.sort_by(|a, b| {
             let order = compare(&a.field(sort_by), &b.field(sort_by))
                 .then_with(|| a.event_id.cmp(&b.event_id));
@@ -524,20 +702,21 @@ impl Core {
             .take(limit.unwrap_or(usize::MAX))
             .collect();
         Ok(Selection {
+            entity,
             starting_offset,
             items,
             page_size,
         })
     }
 
-    /// The Horizon (VLSI) events that pass the definition's filter, unsorted.
-    fn matching(&self, definition: &QueryDefinition) -> CoreResult<Vec<AuditEventSummary>> {
+    /// The Horizon (VLSI) events that pass `filter` (already validated), unsorted.
+    fn matching(&self, filter: Option<&QueryFilter>) -> CoreResult<Vec<AuditEventSummary>> {
         let dns = self.horizon_settings().connection_server_name.clone();
         let events = self.events.scan_rev(MAX_SCAN, |e| e.surface == SURFACE)?;
         Ok(events
             .iter()
             .map(|e| AuditEventSummary::from_event(e, &dns))
-            .filter(|s| definition.filter.as_ref().is_none_or(|f| matches(s, f)))
+            .filter(|s| filter.is_none_or(|f| matches(s, f)))
             .collect())
     }
 
@@ -549,6 +728,7 @@ impl Core {
         let mut items = selection.items;
         items.truncate(served);
         Ok(QueryPage {
+            entity: selection.entity,
             id: None,
             starting_offset: to_i64(selection.starting_offset),
             remaining_count: Some(to_i64(remaining)),
@@ -596,6 +776,7 @@ impl Core {
         }
         let id = format!("query-{}", crate::core::random_token(12));
         let mut cursor = Cursor {
+            entity: selection.entity,
             session_id: session.id.clone(),
             starting_offset: selection.starting_offset,
             items: selection.items,
@@ -657,6 +838,8 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const AUDIT: QueryEntity = QueryEntity::AuditEventSummaryView;
 
     fn summary(id: i32, event_type: &str, user: Option<&str>, ms: i64) -> AuditEventSummary {
         AuditEventSummary {
@@ -734,7 +917,7 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let err = validate(&eq("nope", "x"), "definition.filter");
+        let err = validate(&eq("nope", "x"), "definition.filter", AUDIT);
         assert!(
             matches!(err, Err(CoreError::InvalidArgument { ref field, .. }) if field == "definition.filter.memberName")
         );
@@ -742,12 +925,20 @@ mod tests {
             member: "severity".into(),
             value: Some("AUDIT".into()),
         };
-        assert!(validate(&contains_severity, "definition.filter").is_err());
+        assert!(validate(&contains_severity, "definition.filter", AUDIT).is_err());
         let nested = QueryFilter::And(vec![eq("eventType", "x"), eq("eventId", "abc")]);
-        let err = validate(&nested, "definition.filter");
+        let err = validate(&nested, "definition.filter", AUDIT);
         assert!(
             matches!(err, Err(CoreError::InvalidArgument { ref field, .. }) if field == "definition.filter.filters[1].value")
         );
-        assert!(validate(&eq("time", "x"), "f").is_err());
+        assert!(validate(&eq("time", "x"), "f", AUDIT).is_err());
+        // EventSummaryView spells members data.*; they read the same fields
+        let ev = QueryEntity::EventSummaryView;
+        assert_eq!(
+            validate(&eq("data.eventType", "X"), "f", ev).ok(),
+            Some(eq("eventType", "X"))
+        );
+        assert!(validate(&eq("eventType", "X"), "f", ev).is_err());
+        assert!(validate(&eq("data.eventType", "X"), "f", AUDIT).is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! `QueryService`: Create, GetNext, Delete, DeleteAll, DeleteByIds, GetCount and Query
 //! over the `AuditEventSummaryView` entity (the events vlsim records, e.g.
-//! `VLSI_JWT_TOKEN_GENERATED`). Parses `QueryDefinition`/`QueryFilter*` from the wire and
+//! `VLSI_JWT_TOKEN_GENERATED`) and the deprecated `EventSummaryView`. Parses `QueryDefinition`/`QueryFilter*` from the wire and
 //! renders `QueryResults`; the query rules live in `core::queries`.
 
 use crate::core::queries::{
-    AuditEventSummary, QueryDefinition, QueryFilter, QueryPage, AUDIT_EVENT_SUMMARY_VIEW,
+    AuditEventSummary, QueryDefinition, QueryEntity, QueryFilter, QueryPage,
+    AUDIT_EVENT_SUMMARY_VIEW,
 };
 use crate::core::sessions::Session;
 use crate::core::CoreError;
@@ -272,6 +273,31 @@ fn render_summary(out: &mut String, s: &AuditEventSummary) {
     out.push_str("</results>");
 }
 
+/// One `EventSummaryView`: `eventId`, `data: EventData`, `namesData: EventNamesData`.
+fn render_event_summary(out: &mut String, s: &AuditEventSummary) {
+    out.push_str(r#"<results xsi:type="EventSummaryView">"#);
+    field(out, "eventId", &s.event_id.to_string());
+    out.push_str("<data>");
+    field(out, "eventType", &s.event_type);
+    field(out, "severity", &s.severity);
+    field(out, "time", &s.time);
+    field(out, "module", &s.module);
+    field(out, "message", &s.message);
+    if let Some(dns) = &s.machine_dns_name {
+        field(out, "node", dns);
+    }
+    if let Some(user) = &s.user_id {
+        out.push_str("<userId>");
+        field(out, "id", user);
+        out.push_str("</userId>");
+    }
+    out.push_str("</data><namesData>");
+    if let Some(name) = &s.user_display_name {
+        field(out, "userDisplayName", name);
+    }
+    out.push_str("</namesData></results>");
+}
+
 /// `QueryResults` as `returnval`: id, startingOffset, remainingCount, results.
 fn render_page(page: &QueryPage) -> String {
     let mut out = String::from("<returnval>");
@@ -289,7 +315,10 @@ fn render_page(page: &QueryPage) -> String {
         field(&mut out, "remainingCount", &remaining.to_string());
     }
     for s in &page.results {
-        render_summary(&mut out, s);
+        match page.entity {
+            QueryEntity::AuditEventSummaryView => render_summary(&mut out, s),
+            QueryEntity::EventSummaryView => render_event_summary(&mut out, s),
+        }
     }
     out.push_str("</returnval>");
     out
@@ -432,7 +461,8 @@ mod tests {
 
     #[test]
     fn renders_results_in_documented_order() {
-        let page = QueryPage {
+        let mut page = QueryPage {
+            entity: QueryEntity::AuditEventSummaryView,
             id: Some("q1".into()),
             starting_offset: 0,
             remaining_count: Some(2),
@@ -452,6 +482,12 @@ mod tests {
         assert_eq!(
             render_page(&page),
             r#"<returnval><id><id>q1</id></id><startingOffset>0</startingOffset><remainingCount>2</remainingCount><results xsi:type="AuditEventSummaryView"><eventId>3</eventId><eventType>VLSI_USERLOGGEDIN</eventType><severity>AUDIT_SUCCESS</severity><module>Vlsi</module><time>2026-01-01T00:00:00.000Z</time><userId><id>VLSIM\a&amp;b</id></userId><message>m</message><userDisplayName>VLSIM\a&amp;b</userDisplayName></results></returnval>"#
+        );
+        page.entity = QueryEntity::EventSummaryView;
+        page.id = None;
+        assert_eq!(
+            render_page(&page),
+            r#"<returnval><startingOffset>0</startingOffset><remainingCount>2</remainingCount><results xsi:type="EventSummaryView"><eventId>3</eventId><data><eventType>VLSI_USERLOGGEDIN</eventType><severity>AUDIT_SUCCESS</severity><time>2026-01-01T00:00:00.000Z</time><module>Vlsi</module><message>m</message><userId><id>VLSIM\a&amp;b</id></userId></data><namesData><userDisplayName>VLSIM\a&amp;b</userDisplayName></namesData></results></returnval>"#
         );
     }
 }

@@ -198,6 +198,19 @@ def test_faults(server, admin):
     assert child_texts(child, "parameterName") == ["definition.maxPageSize"]
 
 
+def test_event_summary_view(admin):
+    f = equals(admin, "data.eventType", FAILED)
+    d = T(admin, "QueryDefinition")(queryEntityType="EventSummaryView", filter=f)
+    res = admin.service.QueryService_Query(_this=MOR_QS, definition=d)
+    assert len(res.results) == 1
+    ev = res.results[0]
+    assert ev._xsd_type.name == "EventSummaryView"
+    assert ev.data.eventType == FAILED and ev.data.severity == "AUDIT_FAIL" and ev.data.module == "Vlsi"
+    assert ev.data.userId.id == "VLSIM\\auditor"
+    assert ev.namesData.userDisplayName == "VLSIM\\auditor"
+    assert isinstance(ev.data.time, dt.datetime)
+
+
 # ---------------------------------------------------------------------------
 # raw HTTP, validated against the XSD
 
@@ -244,6 +257,15 @@ def test_raw_responses_validate_against_xsd(server):
                 assert [local(c) for c in res][:5] == ["eventId", "eventType", "severity", "module", "time"]
         if op == "QueryService_Create":
             qid = rv.findtext(f"{{{VDI_NS}}}id/{{{VDI_NS}}}id")
+    event_view = op_xml(
+        "QueryService_Query",
+        this_xml("QueryService")
+        + "<definition><queryEntityType>EventSummaryView</queryEntityType><maxPageSize>3</maxPageSize></definition>",
+    )
+    r = post(http, server.url, event_view)
+    _, child = parse_soap(r.content)
+    validate_element(child)
+    assert [res.get(f"{{{XSI_NS}}}type") for res in child.iter(f"{{{VDI_NS}}}results")] == ["EventSummaryView"] * 3
     r = post(http, server.url, op_xml("QueryService_Delete", this_xml("QueryService") + f"<id><id>{qid}</id></id>"))
     _, child = parse_soap(r.content)
     validate_element(child)
