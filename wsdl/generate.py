@@ -35,6 +35,13 @@ OPERATIONS = [
     ("AuthenticationManager_SetLocale", COMMON_FAULTS + ["InvalidRequest"]),
     ("JwtToken_Generate", COMMON_FAULTS + ["InvalidRequest"]),
     ("JwtToken_GetPublicKeys", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_Create", COMMON_FAULTS + ["InvalidRequest", "InvalidState"]),
+    ("QueryService_Delete", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_DeleteAll", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_DeleteByIds", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_GetCount", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_GetNext", COMMON_FAULTS + ["InvalidRequest"]),
+    ("QueryService_Query", COMMON_FAULTS + ["InvalidRequest"]),
 ]
 
 

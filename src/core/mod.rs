@@ -7,6 +7,7 @@ pub mod events;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
+pub mod queries;
 pub mod sessions;
 pub mod tokens;
 
@@ -70,6 +71,7 @@ pub struct Core {
     horizon_users: Table<HorizonUser>,
     sessions: Table<Session>,
     events: Table<Event>,
+    query_cursors: queries::QueryCursors,
 }
 
 impl Core {
@@ -85,6 +87,7 @@ impl Core {
             horizon_users: store.table(trees::HORIZON_USERS)?,
             sessions: store.table(trees::SESSIONS)?,
             events: store.table(trees::EVENTS)?,
+            query_cursors: queries::QueryCursors::default(),
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,

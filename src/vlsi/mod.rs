@@ -5,6 +5,7 @@
 pub mod authentication;
 pub mod faults;
 pub mod jwt_token;
+pub mod query_service;
 pub mod types;
 pub mod wsdl;
 
@@ -96,6 +97,7 @@ impl Dispatcher {
         for op in authentication::operations()
             .into_iter()
             .chain(jwt_token::operations())
+            .chain(query_service::operations())
         {
             operations.insert(op.method, op);
         }
