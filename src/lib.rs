@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod fixtures;
+pub mod fusionauth;
 pub mod http;
 pub mod soap;
 pub mod state;
@@ -158,6 +159,7 @@ impl Application {
                 })
                 .configure(admin::configure)
                 .configure(vlsi::configure)
+                .configure(fusionauth::configure)
         })
         .shutdown_timeout(10);
         if let Some(n) = workers {

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod events;
+pub mod fusionauth;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
@@ -68,6 +69,7 @@ pub struct Core {
     horizon_users: Table<HorizonUser>,
     sessions: Table<Session>,
     events: Table<Event>,
+    pub(crate) fusionauth: fusionauth::FusionAuthState,
 }
 
 impl Core {
@@ -83,6 +85,7 @@ impl Core {
             horizon_users: store.table(trees::HORIZON_USERS)?,
             sessions: store.table(trees::SESSIONS)?,
             events: store.table(trees::EVENTS)?,
+            fusionauth: fusionauth::FusionAuthState::open(&store)?,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,
@@ -147,6 +150,8 @@ impl Core {
         let horizon_json = serde_json::to_string(horizon)
             .map_err(|e| CoreError::Internal(format!("encoding horizon settings: {e}")))?;
         self.store.meta_put(META_HORIZON, &horizon_json)?;
+        let key_ids: Vec<String> = source.keys.iter().map(|k| k.id.clone()).collect();
+        self.fusionauth_load(&source.world.fusionauth, &key_ids)?;
         self.store.meta_put(META_INITIALISED, &source.origin)?;
         self.store.flush_blocking()?;
         Ok(())
@@ -169,6 +174,7 @@ impl Core {
                 *guard = Arc::new(spec);
             }
         }
+        self.fusionauth_refresh_cache()?;
         Ok(())
     }
 
