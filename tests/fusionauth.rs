@@ -580,10 +580,22 @@ async fn refresh_reusable_cookie_form_and_errors() {
     let rt = body["refreshToken"].as_str().unwrap();
     let id = body["refreshTokenId"].as_str().unwrap();
 
-    let r = refresh(url, rt).await;
+    let r = post(
+        url,
+        "/api/jwt/refresh",
+        None,
+        json!({"refreshToken": rt, "token": body["token"]}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let b = r.json();
     assert_eq!(b["refreshToken"], rt, "Reusable keeps the string");
+    // The previous access token is relayed in the jwt.refresh event, as FusionAuth's
+    // webhook does with `original`.
+    let events = get(url, "/_vlsim/events?type=jwt.refresh", None)
+        .await
+        .json();
+    assert_eq!(events["events"][0]["details"]["original"], body["token"]);
     assert_eq!(b["refreshTokenId"], id);
     let c = verify_with_jwks(url, b["token"].as_str().unwrap()).await;
     assert_eq!(c["authenticationType"], "REFRESH_TOKEN");

@@ -63,7 +63,7 @@ pub async fn vend(
     let scope = auth::scope(core, &req, Some(&key))?;
     let body = Body::read(&state, &req, payload).await?;
     let claims = body.object("claims")?.unwrap_or_else(Map::new);
-    let key_id = body.string("keyId")?.filter(|k| !k.trim().is_empty());
+    let key_id = body.uuid("keyId")?;
     let ttl = body.integer("timeToLiveInSeconds")?;
     let token = core.fa_vend(claims, key_id.as_deref(), ttl, scope.as_deref())?;
     Ok(json_response(StatusCode::OK, &json!({ "token": token })))
@@ -111,7 +111,7 @@ pub async fn reconcile(
         device: device(&body)?,
     };
     let outcome = core.fa_reconcile(request, scope.as_deref()).await?;
-    Ok(login_response(&req, &outcome))
+    Ok(login_response(&state, &req, &outcome))
 }
 
 /// All public keys by kid; one by `kid`; the signing key of `applicationId` (`{}` if HMAC).

@@ -13,7 +13,7 @@ use serde_json::json;
 
 /// The Login API answer (also used by reconcile): 200, or 202 when the user is not
 /// registered to the application; token cookies unless `noJWT`.
-pub fn login_response(req: &HttpRequest, outcome: &LoginOutcome) -> HttpResponse {
+pub fn login_response(state: &AppState, req: &HttpRequest, outcome: &LoginOutcome) -> HttpResponse {
     let mut body = json!({ "user": outcome.user.to_json() });
     if let Some(obj) = body.as_object_mut() {
         if let Some(token) = &outcome.token {
@@ -34,6 +34,7 @@ pub fn login_response(req: &HttpRequest, outcome: &LoginOutcome) -> HttpResponse
     };
     let mut res = json_response(status, &body);
     let cookies = token_cookies(
+        state,
         req,
         outcome.token.as_deref(),
         outcome
@@ -85,7 +86,7 @@ pub async fn login(
     let outcome = core
         .fa_login(request, scope.as_deref(), key.is_some())
         .await?;
-    Ok(login_response(&req, &outcome))
+    Ok(login_response(&state, &req, &outcome))
 }
 
 /// `POST /api/logout?global=&refreshToken=` (or the JSON body): revokes the refresh token

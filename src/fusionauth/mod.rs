@@ -237,6 +237,7 @@ pub fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String>
 
 /// `access_token`: HttpOnly session cookie. `refresh_token`: HttpOnly, persistent.
 pub fn token_cookies(
+    state: &AppState,
     req: &HttpRequest,
     access_token: Option<&str>,
     refresh: Option<(&str, i64)>,
@@ -261,6 +262,7 @@ pub fn token_cookies(
                 .same_site(SameSite::Lax)
                 .secure(secure)
                 .max_age(CookieDuration::seconds(max_age.max(0)))
+                .expires(state.core.clock.now() + CookieDuration::seconds(max_age.max(0)))
                 .finish(),
         );
     }

@@ -20,13 +20,17 @@ pub async fn refresh(
     let scope = auth::tenant_header(core, &req)?;
     let body = Body::read(&state, &req, payload).await?;
     let from_body = body.string("refreshToken")?;
+    // The previous access token (cookie wins) is only relayed in the jwt.refresh event.
+    let original = auth::cookie(&req, auth::ACCESS_TOKEN_COOKIE).or(body.string("token")?);
     let ttl = body.integer("timeToLiveInSeconds")?;
     // The cookie wins over the body.
     let presented = auth::cookie(&req, REFRESH_TOKEN_COOKIE)
         .or(from_body)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| FaError::missing("refreshToken"))?;
-    let refreshed = core.fa_refresh(&presented, scope.as_deref(), ttl).await?;
+    let refreshed = core
+        .fa_refresh(&presented, scope.as_deref(), ttl, original.as_deref())
+        .await?;
     let mut res = json_response(
         StatusCode::OK,
         &json!({
@@ -36,6 +40,7 @@ pub async fn refresh(
         }),
     );
     for c in token_cookies(
+        &state,
         &req,
         Some(&refreshed.access_token),
         Some((&refreshed.refresh.token, refreshed.refresh.max_age_secs)),

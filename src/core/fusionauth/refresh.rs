@@ -82,6 +82,21 @@ fn invalid_refresh() -> CoreError {
     CoreError::invalid_argument("refreshToken", "The refreshToken is invalid.")
 }
 
+/// A JWT's payload, unverified (empty if it is not a JWT).
+fn unverified_claims(token: &str) -> Map<String, Value> {
+    use base64::Engine;
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 fn user_index_key(user_id: &str, token_id: &str) -> String {
     format!("{user_id}/{token_id}")
 }
@@ -179,6 +194,7 @@ impl Core {
         presented: &str,
         scope: TenantScope<'_>,
         ttl_override: Option<i64>,
+        original: Option<&str>,
     ) -> CoreResult<Refreshed> {
         let now = self.clock.now_ms();
         let hash = sha256_hex(presented);
@@ -270,17 +286,27 @@ impl Core {
             now.div_euclid(1000).saturating_add(ttl),
         )?;
         self.store.flush().await?;
+        let mut event = details(&[
+            ("refreshTokenId", json!(next.id)),
+            ("applicationId", json!(next.application_id)),
+            ("userId", json!(user.id)),
+            ("rotated", json!(policy.usage == UsagePolicy::OneTimeUse)),
+        ]);
+        // Like FusionAuth's webhook: the previous access token, only if it is this user's
+        // and this refresh token's (its signature is not the point here).
+        if let Some(original) = original.filter(|t| {
+            let c = unverified_claims(t);
+            c.get("sub").and_then(Value::as_str) == Some(user.id.as_str())
+                && c.get("sid").and_then(Value::as_str) == Some(next.id.as_str())
+        }) {
+            event.insert("original".into(), json!(original));
+        }
         self.fa_event(
             EVENT_REFRESH,
             true,
             Some(user.email.clone()),
             format!("Refresh token {} exchanged for a new access token", next.id),
-            details(&[
-                ("refreshTokenId", json!(next.id)),
-                ("applicationId", json!(next.application_id)),
-                ("userId", json!(user.id)),
-                ("rotated", json!(policy.usage == UsagePolicy::OneTimeUse)),
-            ]),
+            event,
         );
         Ok(Refreshed {
             access_token,
