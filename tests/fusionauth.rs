@@ -1431,16 +1431,11 @@ async fn public_keys_jwks_openid_and_key_api() {
 
 #[actix_web::test]
 async fn application_selects_its_signing_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("world.toml");
-    let text = vlsim::fixtures::EMBEDDED_DEFAULT.replace(
+    let (server, _dir) = start_edited(&[(
         "# signing_key = \"40000000-0000-4000-8000-000000000002\"",
         "signing_key = \"40000000-0000-4000-8000-000000000002\"",
-    );
-    std::fs::write(&fixtures, text).unwrap();
-    let mut config = vlsim::config::Config::for_tests(&dir.path().join("data"));
-    config.fixtures = Some(fixtures);
-    let server = Vlsim::start_with(config).await;
+    )])
+    .await;
     let url = server.url();
     let b = login(url, "admin@vlsim.test", APP2).await;
     let token = b["token"].as_str().unwrap();
@@ -1670,4 +1665,110 @@ async fn health_lists_the_surface_and_wrong_methods_are_not_500() {
     assert!(r.status < 500, "{}", r.status);
     let r = send(req(url, Method::GET, "/api/login", None)).await;
     assert!(r.status < 500, "{}", r.status);
+}
+
+/// A server whose fixtures are the default ones with `edits` applied (text replacements).
+async fn start_edited(edits: &[(&str, &str)]) -> (Vlsim, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("world.toml");
+    let mut text = vlsim::fixtures::EMBEDDED_DEFAULT.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "fixtures do not contain {from}");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&fixtures, text).unwrap();
+    let mut config = vlsim::config::Config::for_tests(&dir.path().join("data"));
+    config.fixtures = Some(fixtures);
+    (Vlsim::start_with(config).await, dir)
+}
+
+#[actix_web::test]
+async fn sliding_window_and_application_switches() {
+    let (server, _dir) = start_edited(&[
+        ("refresh_token_ttl_minutes = 43200", "refresh_token_ttl_minutes = 10"),
+        (
+            "refresh_token_expiration_policy = \"Fixed\"",
+            "refresh_token_expiration_policy = \"SlidingWindow\"",
+        ),
+        // "other" (Other tenant) may not refresh; "vlsim-second" issues no refresh tokens.
+        (
+            "tenant = \"10000000-0000-4000-8000-000000000002\"\nroles = [\"user\"]\n",
+            "tenant = \"10000000-0000-4000-8000-000000000002\"\nroles = [\"user\"]\nallow_token_refresh = false\n",
+        ),
+        (
+            "[fusionauth.applications.jwt]\nrefresh_token_usage_policy = \"OneTimeUse\"",
+            "generate_refresh_tokens = false\n[fusionauth.applications.jwt]\nrefresh_token_usage_policy = \"OneTimeUse\"",
+        ),
+    ])
+    .await;
+    let url = server.url();
+
+    // SlidingWindow: each refresh moves the 10-minute window.
+    let a = login(url, "admin@vlsim.test", APP).await;
+    let rt = a["refreshToken"].as_str().unwrap();
+    for _ in 0..3 {
+        server.clock().advance(9 * 60);
+        assert_eq!(refresh(url, rt).await.status, 200);
+    }
+    server.clock().advance(10 * 60 + 1);
+    assert_eq!(
+        refresh(url, rt).await.field_code("refreshToken"),
+        "[invalid]refreshToken"
+    );
+
+    // generate_refresh_tokens = false: a token but no refresh token.
+    let b = login(url, "admin@vlsim.test", APP2).await;
+    assert!(b["token"].is_string());
+    assert!(b.get("refreshToken").is_none() && b.get("refreshTokenId").is_none());
+    assert!(claims(b["token"].as_str().unwrap()).get("sid").is_none());
+
+    // allow_token_refresh = false.
+    let r = post(
+        url,
+        "/api/login",
+        Some(OTHER_KEY),
+        json!({"loginId": "other@vlsim.test", "password": "password", "applicationId": APP_OTHER}),
+    )
+    .await;
+    let o = r.json();
+    let r = refresh(url, o["refreshToken"].as_str().unwrap()).await;
+    assert_eq!(r.field_code("refreshToken"), "[disabled]refreshToken");
+}
+
+#[actix_web::test]
+async fn broken_fusionauth_fixtures_are_refused_at_start() {
+    use vlsim::fixtures::World;
+    let text = vlsim::fixtures::EMBEDDED_DEFAULT;
+    let (world, _) = World::parse(text, "t", None).unwrap();
+    assert_eq!(world.fusionauth.tenants.len(), 2);
+    assert_eq!(world.fusionauth.applications.len(), 3);
+    assert_eq!(world.fusionauth.users.len(), 3);
+    assert_eq!(world.fusionauth.api_keys.len(), 2);
+    assert_eq!(world.fusionauth.identity_providers.len(), 1);
+    let bad = text.replacen(
+        "issuer = \"vlsim.test\"",
+        "issuer = \"vlsim.test\"\nbogus_field = 1",
+        1,
+    );
+    let err = World::parse(&bad, "t", None).unwrap_err();
+    assert!(err.to_string().contains("bogus_field"), "{err}");
+
+    // Semantic errors stop the start: an unknown signing key.
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = dir.path().join("world.toml");
+    std::fs::write(
+        &fixtures,
+        text.replacen(
+            "# signing_key = \"40000000-0000-4000-8000-000000000002\"",
+            "signing_key = \"40000000-0000-4000-8000-00000000ffff\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let mut config = vlsim::config::Config::for_tests(&dir.path().join("data"));
+    config.fixtures = Some(fixtures);
+    let err = vlsim::Application::build(config, vlsim::clock::Clock::new())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("signing_key"), "{err}");
 }
