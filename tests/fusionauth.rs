@@ -908,6 +908,24 @@ async fn revoke_every_variant() {
             .await;
     r.assert_empty(404);
 
+    // The TypeScript client sends unset arguments as the literal `undefined`.
+    let a = login(url, "admin@vlsim.test", APP).await;
+    let r = send(
+        req(url, Method::DELETE, "/api/jwt/refresh", Some(API_KEY)).query(&[
+            ("token", a["refreshToken"].as_str().unwrap()),
+            ("userId", "undefined"),
+            ("applicationId", "undefined"),
+        ]),
+    )
+    .await;
+    r.assert_empty(200);
+    assert_eq!(
+        refresh(url, a["refreshToken"].as_str().unwrap())
+            .await
+            .status,
+        400
+    );
+
     // By value in a JSON body and in a form body.
     let a = login(url, "admin@vlsim.test", APP).await;
     let r = send(
