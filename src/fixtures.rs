@@ -42,6 +42,8 @@ pub struct World {
     #[serde(default)]
     pub keys: Vec<KeySpec>,
     pub horizon: HorizonSpec,
+    #[serde(default)]
+    pub fusionauth: crate::core::fusionauth::spec::FusionAuthSpec,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -30,6 +30,7 @@ pub mod control;
 pub mod core;
 pub mod fixtures;
 pub mod healthcheck;
+pub mod fusionauth;
 pub mod http;
 pub mod soap;
 pub mod state;
@@ -176,6 +177,7 @@ impl Application {
                 })
                 .configure(|cfg| admin::configure(cfg, admin_enabled))
                 .configure(vlsi::configure)
+                .configure(fusionauth::configure)
         })
         .shutdown_timeout(10);
         if let Some(n) = workers {

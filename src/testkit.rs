@@ -56,7 +56,20 @@ impl Vlsim {
     #[allow(clippy::expect_used)]
     pub async fn start_with(config: Config) -> Self {
         let data_dir = config.data_dir.clone();
-        let app = Application::build(config, Clock::new()).expect("vlsim starts");
+        // A server stopped just before on the same data dir may still be releasing sled's
+        // lock (its worker threads drop their state after the stop completes): retry briefly.
+        let mut tries = 0;
+        let app = loop {
+            match Application::build(config.clone(), Clock::new()) {
+                Err(crate::StartError::Store(crate::store::StoreError::Locked { .. }))
+                    if tries < 100 =>
+                {
+                    tries += 1;
+                    actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                other => break other.expect("vlsim starts"),
+            }
+        };
         let url = app.url();
         let state = app.state();
         let handle = app.handle();

@@ -4,6 +4,7 @@
 pub mod crypto;
 pub mod error;
 pub mod events;
+pub mod fusionauth;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
@@ -72,6 +73,7 @@ pub struct Core {
     sessions: Table<Session>,
     events: Table<Event>,
     query_cursors: queries::QueryCursors,
+    pub(crate) fusionauth: fusionauth::FusionAuthState,
 }
 
 impl Core {
@@ -88,6 +90,7 @@ impl Core {
             sessions: store.table(trees::SESSIONS)?,
             events: store.table(trees::EVENTS)?,
             query_cursors: queries::QueryCursors::default(),
+            fusionauth: fusionauth::FusionAuthState::open(&store)?,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,
@@ -152,6 +155,8 @@ impl Core {
         let horizon_json = serde_json::to_string(horizon)
             .map_err(|e| CoreError::Internal(format!("encoding horizon settings: {e}")))?;
         self.store.meta_put(META_HORIZON, &horizon_json)?;
+        let key_ids: Vec<String> = source.keys.iter().map(|k| k.id.clone()).collect();
+        self.fusionauth_load(&source.world.fusionauth, &key_ids)?;
         self.store.meta_put(META_INITIALISED, &source.origin)?;
         self.store.flush_blocking()?;
         Ok(())
@@ -202,6 +207,7 @@ impl Core {
                 *guard = Arc::new(spec);
             }
         }
+        self.fusionauth_refresh_cache()?;
         Ok(())
     }
 

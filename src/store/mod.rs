@@ -14,6 +14,12 @@ pub mod trees {
     pub const HORIZON_USERS: &str = "horizon_users";
     pub const SESSIONS: &str = "sessions";
     pub const EVENTS: &str = "events";
+    // FusionAuth surface
+    pub const FA_USERS: &str = "fa_users";
+    pub const FA_USER_LOGINS: &str = "fa_user_logins";
+    pub const FA_REFRESH_TOKENS: &str = "fa_refresh_tokens";
+    pub const FA_REFRESH_IDS: &str = "fa_refresh_ids";
+    pub const FA_REFRESH_BY_USER: &str = "fa_refresh_by_user";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,6 +260,17 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     pub fn all(&self) -> StoreResult<Vec<(Vec<u8>, T)>> {
         self.tree
             .iter()
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((k.to_vec(), self.decode(&v)?))
+            })
+            .collect()
+    }
+
+    /// Records whose key starts with `prefix`, in key order (index scans).
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> StoreResult<Vec<(Vec<u8>, T)>> {
+        self.tree
+            .scan_prefix(prefix.as_ref())
             .map(|r| {
                 let (k, v) = r?;
                 Ok((k.to_vec(), self.decode(&v)?))

@@ -1,0 +1,493 @@
+//! Refresh tokens: opaque random strings, stored only as their SHA-256 (hex) with the user,
+//! application, tenant, instants and device metadata; indexed by id and by user. Reusable or
+//! OneTimeUse (rotation by an atomic compare-and-swap: of concurrent refreshes exactly one
+//! wins), Fixed or SlidingWindow expiry, per the application's effective policy.
+
+use super::spec::{ExpirationPolicy, UsagePolicy};
+use super::{details, in_scope, sha256_hex, JwtPolicy, TenantScope, User, EVENT_REFRESH};
+use super::{EVENT_ISSUE, EVENT_REFRESH_REVOKE};
+use crate::core::error::{CoreError, CoreResult};
+use crate::core::Core;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+/// Random bytes in a refresh token (64 URL-safe characters, like recent FusionAuth).
+const REFRESH_TOKEN_BYTES: usize = 48;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RefreshToken {
+    pub id: String,
+    pub token_hash: String,
+    pub user_id: String,
+    pub application_id: String,
+    pub tenant_id: String,
+    /// Milliseconds; moves on refresh under SlidingWindow.
+    pub start_instant: i64,
+    pub insert_instant: i64,
+    /// Milliseconds; computed from the policy at issue and on every refresh.
+    pub expiration_instant: i64,
+    /// Seconds: when the user originally authenticated (`auth_time`).
+    pub auth_time: i64,
+    /// `metaData.device` (description, name, type, lastAccessedAddress, lastAccessedInstant).
+    #[serde(default)]
+    pub device: Map<String, Value>,
+}
+
+impl RefreshToken {
+    /// FusionAuth's `RefreshToken` JSON. The token string itself is not kept, so it is not
+    /// returned (vlsim stores only its hash).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "applicationId": self.application_id,
+            "id": self.id,
+            "insertInstant": self.insert_instant,
+            "metaData": {"device": self.device},
+            "startInstant": self.start_instant,
+            "tenantId": self.tenant_id,
+            "userId": self.user_id,
+        })
+    }
+}
+
+/// A refresh token handed to a client.
+#[derive(Debug, Clone)]
+pub struct IssuedRefresh {
+    pub token: String,
+    pub id: String,
+    /// Seconds until it expires (the cookie's Max-Age).
+    pub max_age_secs: i64,
+}
+
+/// What `/api/jwt/refresh` returns.
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub access_token: String,
+    pub refresh: IssuedRefresh,
+}
+
+/// Which tokens a DELETE revokes.
+#[derive(Debug, Clone)]
+pub enum RevokeTarget {
+    Token(String),
+    TokenId(String),
+    UserAndApplication {
+        user_id: String,
+        application_id: String,
+    },
+    User(String),
+    Application(String),
+}
+
+fn invalid_refresh() -> CoreError {
+    CoreError::invalid_argument("refreshToken", "The refreshToken is invalid.")
+}
+
+/// A JWT's payload, unverified (empty if it is not a JWT).
+fn unverified_claims(token: &str) -> Map<String, Value> {
+    use base64::Engine;
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn user_index_key(user_id: &str, token_id: &str) -> String {
+    format!("{user_id}/{token_id}")
+}
+
+pub(crate) struct NewRefresh<'a> {
+    pub user: &'a User,
+    pub application_id: &'a str,
+    pub policy: &'a JwtPolicy,
+    pub auth_time: i64,
+    pub device: Map<String, Value>,
+    /// Keep this start instant (issue keeps the original's).
+    pub start_instant: Option<i64>,
+}
+
+impl Core {
+    /// Creates and stores a refresh token (not flushed: the caller flushes before answering).
+    pub(crate) fn fa_new_refresh(&self, new: NewRefresh<'_>) -> CoreResult<IssuedRefresh> {
+        let now = self.clock.now_ms();
+        let token = crate::core::random_token(REFRESH_TOKEN_BYTES);
+        let start = new.start_instant.unwrap_or(now);
+        let mut device = new.device;
+        device.insert("lastAccessedInstant".into(), json!(now));
+        let record = RefreshToken {
+            id: uuid::Uuid::new_v4().to_string(),
+            token_hash: sha256_hex(&token),
+            user_id: new.user.id.clone(),
+            application_id: new.application_id.to_string(),
+            tenant_id: new.user.tenant_id.clone(),
+            start_instant: start,
+            insert_instant: now,
+            expiration_instant: start.saturating_add(new.policy.refresh_ttl_ms()),
+            auth_time: new.auth_time,
+            device,
+        };
+        let fa = &self.fusionauth;
+        fa.refresh_tokens.put(&record.token_hash, &record)?;
+        fa.refresh_ids.put(&record.id, &record.token_hash)?;
+        fa.refresh_by_user.put(
+            user_index_key(&record.user_id, &record.id),
+            &record.token_hash,
+        )?;
+        Ok(IssuedRefresh {
+            token,
+            id: record.id.clone(),
+            max_age_secs: record
+                .expiration_instant
+                .saturating_sub(now)
+                .div_euclid(1000),
+        })
+    }
+
+    /// A live (unexpired) refresh token by its value.
+    pub(crate) fn fa_refresh_by_value(&self, token: &str) -> CoreResult<Option<RefreshToken>> {
+        let record = self
+            .fusionauth
+            .refresh_tokens
+            .get(sha256_hex(token))?
+            .filter(|r| r.expiration_instant > self.clock.now_ms());
+        Ok(record)
+    }
+
+    /// The user id of a live refresh token (logout's `global`).
+    pub fn fa_refresh_owner(&self, token: &str) -> CoreResult<Option<String>> {
+        Ok(self.fa_refresh_by_value(token)?.map(|r| r.user_id))
+    }
+
+    fn fa_refresh_by_id(&self, id: &str) -> CoreResult<Option<RefreshToken>> {
+        let Some(hash) = self.fusionauth.refresh_ids.get(id)? else {
+            return Ok(None);
+        };
+        let now = self.clock.now_ms();
+        Ok(self
+            .fusionauth
+            .refresh_tokens
+            .get(hash)?
+            .filter(|r| r.id == id && r.expiration_instant > now))
+    }
+
+    fn fa_drop_indexes(&self, record: &RefreshToken) -> CoreResult<()> {
+        let fa = &self.fusionauth;
+        // Only drop the id index if it still points at this value (not a rotated successor).
+        fa.refresh_ids
+            .remove_if_unchanged(&record.id, &record.token_hash)?;
+        fa.refresh_by_user.remove_if_unchanged(
+            user_index_key(&record.user_id, &record.id),
+            &record.token_hash,
+        )?;
+        Ok(())
+    }
+
+    /// `POST /api/jwt/refresh`: a new access token (and, under OneTimeUse, a new refresh
+    /// token with the same id). Flushed before it returns.
+    pub async fn fa_refresh(
+        &self,
+        presented: &str,
+        scope: TenantScope<'_>,
+        ttl_override: Option<i64>,
+        original: Option<&str>,
+    ) -> CoreResult<Refreshed> {
+        let now = self.clock.now_ms();
+        let hash = sha256_hex(presented);
+        let fa = &self.fusionauth;
+        let Some(record) = fa.refresh_tokens.get(&hash)? else {
+            return Err(invalid_refresh());
+        };
+        if !in_scope(scope, &record.tenant_id) {
+            return Err(invalid_refresh());
+        }
+        if record.expiration_instant <= now {
+            // Expired: forget it (best effort; a concurrent refresh may have taken it).
+            if fa.refresh_tokens.remove_if_unchanged(&hash, &record)? {
+                self.fa_drop_indexes(&record)?;
+            }
+            return Err(invalid_refresh());
+        }
+        let dir = self.fa_directory();
+        let app = dir
+            .application(&record.application_id)
+            .ok_or_else(invalid_refresh)?;
+        if !app.allow_token_refresh {
+            return Err(CoreError::invalid_argument(
+                "[disabled]refreshToken",
+                "Refreshing tokens is disabled for this application.",
+            ));
+        }
+        let policy = dir.application_policy(app, &self.fa_default_key());
+        let ttl = match ttl_override {
+            None | Some(0) => policy.ttl_secs,
+            Some(t) if t < 0 || t > policy.ttl_secs => {
+                return Err(CoreError::invalid_argument(
+                    "timeToLiveInSeconds",
+                    format!(
+                        "timeToLiveInSeconds must be between 1 and {}",
+                        policy.ttl_secs
+                    ),
+                ))
+            }
+            Some(t) => t,
+        };
+        let user = self.fa_user(&record.user_id)?.ok_or(CoreError::NotFound {
+            entity: "user",
+            id: record.user_id.clone(),
+            message: "The user of this refresh token no longer exists".into(),
+        })?;
+
+        let mut next = record.clone();
+        next.device.insert("lastAccessedInstant".into(), json!(now));
+        if policy.expiration == ExpirationPolicy::SlidingWindow {
+            next.start_instant = now;
+            next.expiration_instant = now.saturating_add(policy.refresh_ttl_ms());
+        }
+        let token_value = match policy.usage {
+            UsagePolicy::OneTimeUse => {
+                let fresh = crate::core::random_token(REFRESH_TOKEN_BYTES);
+                next.token_hash = sha256_hex(&fresh);
+                // The atomic take: exactly one concurrent caller removes the old value.
+                if !fa.refresh_tokens.remove_if_unchanged(&hash, &record)? {
+                    return Err(invalid_refresh());
+                }
+                fa.refresh_tokens.put(&next.token_hash, &next)?;
+                fa.refresh_ids.put(&next.id, &next.token_hash)?;
+                fa.refresh_by_user
+                    .put(user_index_key(&next.user_id, &next.id), &next.token_hash)?;
+                fresh
+            }
+            UsagePolicy::Reusable => {
+                // Losing this race to another refresh is fine (it wrote the same facts);
+                // losing it to a revocation is not.
+                if !fa
+                    .refresh_tokens
+                    .replace_if_unchanged(&hash, &record, &next)?
+                    && fa.refresh_tokens.get(&hash)?.is_none()
+                {
+                    return Err(invalid_refresh());
+                }
+                presented.to_string()
+            }
+        };
+        let access_token = self.fa_mint_access(
+            &dir,
+            &user,
+            Some(app),
+            &policy,
+            "REFRESH_TOKEN",
+            Some(&next.id),
+            record.auth_time,
+            now.div_euclid(1000).saturating_add(ttl),
+        )?;
+        self.store.flush().await?;
+        let mut event = details(&[
+            ("refreshTokenId", json!(next.id)),
+            ("applicationId", json!(next.application_id)),
+            ("userId", json!(user.id)),
+            ("rotated", json!(policy.usage == UsagePolicy::OneTimeUse)),
+        ]);
+        // Like FusionAuth's webhook: the previous access token, only if it is this user's
+        // and this refresh token's (its signature is not the point here).
+        if let Some(original) = original.filter(|t| {
+            let c = unverified_claims(t);
+            c.get("sub").and_then(Value::as_str) == Some(user.id.as_str())
+                && c.get("sid").and_then(Value::as_str) == Some(next.id.as_str())
+        }) {
+            event.insert("original".into(), json!(original));
+        }
+        self.fa_event(
+            EVENT_REFRESH,
+            true,
+            Some(user.email.clone()),
+            format!("Refresh token {} exchanged for a new access token", next.id),
+            event,
+        );
+        Ok(Refreshed {
+            access_token,
+            refresh: IssuedRefresh {
+                token: token_value,
+                id: next.id.clone(),
+                max_age_secs: next.expiration_instant.saturating_sub(now).div_euclid(1000),
+            },
+        })
+    }
+
+    /// `GET /api/jwt/refresh/{tokenId}`.
+    pub fn fa_retrieve_refresh(
+        &self,
+        id: &str,
+        scope: TenantScope<'_>,
+    ) -> CoreResult<RefreshToken> {
+        self.fa_refresh_by_id(id)?
+            .filter(|r| in_scope(scope, &r.tenant_id))
+            .ok_or_else(|| CoreError::NotFound {
+                entity: "refreshToken",
+                id: id.to_string(),
+                message: "No such refresh token".into(),
+            })
+    }
+
+    /// `GET /api/jwt/refresh?userId=`: the user's live tokens.
+    pub fn fa_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        scope: TenantScope<'_>,
+    ) -> CoreResult<Vec<RefreshToken>> {
+        let user = self.fa_scoped_user(user_id, scope)?;
+        self.fa_tokens_of(&user.id)
+    }
+
+    fn fa_tokens_of(&self, user_id: &str) -> CoreResult<Vec<RefreshToken>> {
+        let now = self.clock.now_ms();
+        let mut out = Vec::new();
+        for (_, hash) in self
+            .fusionauth
+            .refresh_by_user
+            .scan_prefix(format!("{user_id}/"))?
+        {
+            if let Some(r) = self.fusionauth.refresh_tokens.get(&hash)? {
+                if r.expiration_instant > now {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by_key(|r| r.insert_instant);
+        Ok(out)
+    }
+
+    /// A user the caller may see, or `[invalid]userId`.
+    pub(crate) fn fa_scoped_user(&self, user_id: &str, scope: TenantScope<'_>) -> CoreResult<User> {
+        self.fa_user(user_id)?
+            .filter(|u| in_scope(scope, &u.tenant_id))
+            .ok_or_else(|| {
+                CoreError::invalid_argument("userId", format!("No user with id [{user_id}]"))
+            })
+    }
+
+    /// `DELETE /api/jwt/refresh...`. `owner` is the `sub` of a JWT-authenticated caller,
+    /// who may revoke only their own tokens, by value or id. Returns how many were revoked.
+    pub async fn fa_revoke(
+        &self,
+        target: RevokeTarget,
+        scope: TenantScope<'_>,
+        owner: Option<&str>,
+    ) -> CoreResult<usize> {
+        let not_found = || CoreError::NotFound {
+            entity: "refreshToken",
+            id: String::new(),
+            message: "No such refresh token".into(),
+        };
+        let dir = self.fa_directory();
+        let scoped_app = |id: &str| {
+            dir.application(id)
+                .filter(|a| in_scope(scope, &a.tenant_id))
+                .map(|a| a.id.clone())
+                .ok_or_else(|| {
+                    CoreError::invalid_argument(
+                        "applicationId",
+                        format!("No application with id [{id}]"),
+                    )
+                })
+        };
+        let single = matches!(target, RevokeTarget::Token(_) | RevokeTarget::TokenId(_));
+        if owner.is_some() && !single {
+            return Err(CoreError::NotAuthenticated(
+                "a JWT may only revoke one of its own refresh tokens".into(),
+            ));
+        }
+        let (victims, what) = match &target {
+            RevokeTarget::Token(t) => {
+                let r = self.fa_refresh_by_value(t)?.ok_or_else(not_found)?;
+                (vec![r], "token".to_string())
+            }
+            RevokeTarget::TokenId(id) => {
+                let r = self.fa_refresh_by_id(id)?.ok_or_else(not_found)?;
+                (vec![r], format!("tokenId {id}"))
+            }
+            RevokeTarget::UserAndApplication {
+                user_id,
+                application_id,
+            } => {
+                let user = self.fa_scoped_user(user_id, scope)?;
+                let app = scoped_app(application_id)?;
+                let all = self.fa_tokens_of(&user.id)?;
+                (
+                    all.into_iter()
+                        .filter(|r| r.application_id == app)
+                        .collect(),
+                    format!("userId {user_id} applicationId {application_id}"),
+                )
+            }
+            RevokeTarget::User(user_id) => {
+                let user = self.fa_scoped_user(user_id, scope)?;
+                (self.fa_tokens_of(&user.id)?, format!("userId {user_id}"))
+            }
+            RevokeTarget::Application(application_id) => {
+                let app = scoped_app(application_id)?;
+                let all: Vec<RefreshToken> = self
+                    .fusionauth
+                    .refresh_tokens
+                    .all()?
+                    .into_iter()
+                    .map(|(_, r)| r)
+                    .filter(|r| r.application_id == app)
+                    .collect();
+                (all, format!("applicationId {application_id}"))
+            }
+        };
+        if single {
+            let ok = victims
+                .iter()
+                .all(|r| in_scope(scope, &r.tenant_id) && owner.is_none_or(|o| o == r.user_id));
+            if !ok {
+                return Err(not_found());
+            }
+        }
+        let mut revoked = Vec::new();
+        for r in &victims {
+            if self
+                .fusionauth
+                .refresh_tokens
+                .remove_if_unchanged(&r.token_hash, r)?
+            {
+                self.fa_drop_indexes(r)?;
+                revoked.push(r.id.clone());
+            }
+        }
+        if single && revoked.is_empty() {
+            return Err(not_found());
+        }
+        self.store.flush().await?;
+        self.fa_event(
+            EVENT_REFRESH_REVOKE,
+            true,
+            victims.first().map(|r| r.user_id.clone()),
+            format!("Revoked {} refresh token(s) by {what}", revoked.len()),
+            details(&[("refreshTokenIds", json!(revoked))]),
+        );
+        Ok(revoked.len())
+    }
+
+    pub(crate) fn fa_issue_event(&self, user: &User, application_id: &str, kind: &str) {
+        self.fa_event(
+            EVENT_ISSUE,
+            true,
+            Some(user.email.clone()),
+            format!(
+                "Access token issued to {} for application {application_id} ({kind})",
+                user.email
+            ),
+            details(&[
+                ("userId", json!(user.id)),
+                ("applicationId", json!(application_id)),
+                ("authenticationType", json!(kind)),
+            ]),
+        );
+    }
+}

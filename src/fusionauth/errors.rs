@@ -1,0 +1,161 @@
+//! The one mapping from what went wrong to FusionAuth's wire form: a status and, on 400 only,
+//! the Errors JSON `{"fieldErrors": {...}, "generalErrors": [...]}`. 401, 404 and 500 carry
+//! an empty body (the official clients expect exactly that).
+
+use crate::core::CoreError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::{json, Value};
+
+/// FusionAuth's JSON content type.
+pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FaError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// 400 `fieldErrors.<field>[0].code = "[<kind>]<field>"`.
+    #[error("{field}: {message}")]
+    Field {
+        kind: &'static str,
+        field: String,
+        message: String,
+    },
+    /// 400 `generalErrors[0].code = code`.
+    #[error("{code}: {message}")]
+    General { code: String, message: String },
+    /// 401, empty body: missing or wrong credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 404, empty body.
+    #[error("not found")]
+    NotFound,
+}
+
+impl FaError {
+    pub fn field(kind: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self::Field {
+            kind,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn missing(field: &str) -> Self {
+        Self::field("missing", field, format!("You must specify the [{field}]."))
+    }
+
+    pub fn could_not_convert(field: &str, value: &str) -> Self {
+        Self::field(
+            "couldNotConvert",
+            field,
+            format!("Invalid {field} [{value}]. This must be a valid UUID String (e.g. 25a872da-bb44-4af8-a43d-e7bcb5351ebc)."),
+        )
+    }
+
+    pub fn general(code: &str, message: impl Into<String>) -> Self {
+        Self::General {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A JSON body with FusionAuth's content type.
+pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(JSON_CONTENT_TYPE)
+        .body(body.to_string())
+}
+
+fn field_errors(field: &str, code: &str, message: &str) -> Value {
+    json!({"fieldErrors": {field: [{"code": code, "message": message}]}})
+}
+
+fn general_errors(code: &str, message: &str) -> Value {
+    json!({"generalErrors": [{"code": code, "message": message}]})
+}
+
+fn empty(status: StatusCode) -> HttpResponse {
+    HttpResponse::build(status).finish()
+}
+
+/// `CoreError::InvalidArgument.field` is either a field name (code `[invalid]<field>`), or
+/// `[<kind>]<field>` (code as given), or `[<Code>]` alone (a general error).
+fn invalid_argument(field: &str, message: &str) -> Value {
+    match field
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+    {
+        Some((_, "")) => general_errors(field, message),
+        Some((_, name)) => field_errors(name, field, message),
+        None => field_errors(field, &format!("[invalid]{field}"), message),
+    }
+}
+
+impl ResponseError for FaError {
+    fn status_code(&self) -> StatusCode {
+        self.error_response().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            FaError::Core(core) => match core {
+                CoreError::NotAuthenticated(_)
+                | CoreError::InvalidToken(_)
+                | CoreError::PermissionDenied { .. } => empty(StatusCode::UNAUTHORIZED),
+                // The Login API answers a wrong password like an unknown user.
+                CoreError::InvalidCredentials(_) | CoreError::NotFound { .. } => {
+                    empty(StatusCode::NOT_FOUND)
+                }
+                CoreError::InvalidArgument { field, message } => {
+                    json_response(StatusCode::BAD_REQUEST, &invalid_argument(field, message))
+                }
+                CoreError::Conflict(_) => empty(StatusCode::CONFLICT),
+                CoreError::Store(_) | CoreError::Internal(_) => {
+                    tracing::error!(error = %core, "fusionauth request failed");
+                    empty(StatusCode::INTERNAL_SERVER_ERROR)
+                }
+            },
+            FaError::Field {
+                kind,
+                field,
+                message,
+            } => json_response(
+                StatusCode::BAD_REQUEST,
+                &field_errors(field, &format!("[{kind}]{field}"), message),
+            ),
+            FaError::General { code, message } => {
+                json_response(StatusCode::BAD_REQUEST, &general_errors(code, message))
+            }
+            FaError::Unauthorized(why) => {
+                tracing::debug!(reason = %why, "401");
+                empty(StatusCode::UNAUTHORIZED)
+            }
+            FaError::NotFound => empty(StatusCode::NOT_FOUND),
+        }
+    }
+}
+
+pub type FaResult<T> = Result<T, FaError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_codes() {
+        let v = invalid_argument("refreshToken", "m");
+        assert_eq!(
+            v["fieldErrors"]["refreshToken"][0]["code"],
+            "[invalid]refreshToken"
+        );
+        let v = invalid_argument("[disabled]refreshToken", "m");
+        assert_eq!(
+            v["fieldErrors"]["refreshToken"][0]["code"],
+            "[disabled]refreshToken"
+        );
+        let v = invalid_argument("[TenantIdRequired]", "m");
+        assert_eq!(v["generalErrors"][0]["code"], "[TenantIdRequired]");
+    }
+}

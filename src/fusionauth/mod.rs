@@ -1,0 +1,270 @@
+//! The FusionAuth-style REST surface: `/api/login`, `/api/jwt/...`, `/api/key`,
+//! `/.well-known/...`. One module per API family; the rules live in
+//! `crate::core::fusionauth`, the error mapping in `errors.rs`, credentials in `auth.rs`.
+
+pub mod auth;
+pub mod errors;
+pub mod jwt;
+pub mod keys;
+pub mod login;
+pub mod refresh;
+
+use crate::state::AppState;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest};
+use errors::{FaError, FaResult};
+use serde_json::{Map, Value};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/login", web::post().to(login::login))
+        .route("/api/logout", web::post().to(login::logout))
+        .route("/api/jwt/issue", web::get().to(jwt::issue))
+        .route("/api/jwt/reconcile", web::post().to(jwt::reconcile))
+        .route("/api/jwt/validate", web::get().to(jwt::validate))
+        .route("/api/jwt/vend", web::post().to(jwt::vend))
+        .route("/api/jwt/public-key", web::get().to(jwt::public_key))
+        .service(
+            web::resource("/api/jwt/refresh")
+                .route(web::post().to(refresh::refresh))
+                .route(web::get().to(refresh::retrieve_by_user))
+                .route(web::delete().to(refresh::revoke)),
+        )
+        .service(
+            web::resource("/api/jwt/refresh/{tokenId}")
+                .route(web::get().to(refresh::retrieve_by_id))
+                .route(web::delete().to(refresh::revoke_by_id)),
+        )
+        .route("/api/key", web::get().to(keys::retrieve_all))
+        .route("/api/key/{keyId}", web::get().to(keys::retrieve_one))
+        .route("/.well-known/jwks.json", web::get().to(keys::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(keys::openid_configuration),
+        )
+        .route(
+            "/.well-known/openid-configuration/{tenantId}",
+            web::get().to(keys::openid_configuration_for_tenant),
+        );
+}
+
+/// A JSON request body (an object), read within the configured size limit.
+#[derive(Debug, Default)]
+pub struct Body(Map<String, Value>);
+
+fn invalid_json(message: impl Into<String>) -> FaError {
+    FaError::general("[invalidJSON]", message)
+}
+
+impl Body {
+    /// Reads the body: empty → empty object; anything but a JSON object → 400 `[invalidJSON]`.
+    pub async fn read(
+        state: &AppState,
+        req: &HttpRequest,
+        payload: web::Payload,
+    ) -> FaResult<Self> {
+        let bytes = crate::http::read_body(req, payload, state.config.body_limit)
+            .await
+            .map_err(|e| FaError::general("[invalid]", e.to_string()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        let is_form = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        // curl -d labels JSON as a form; a body that opens like JSON is read as JSON.
+        let looks_like_json = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{' || *b == b'[');
+        if is_form && !looks_like_json {
+            let pairs = web::Query::<Vec<(String, String)>>::from_query(&String::from_utf8_lossy(
+                &bytes,
+            ))
+            .map_err(|e| FaError::general("[invalid]", format!("Unreadable form body: {e}")))?;
+            return Ok(Self(
+                pairs
+                    .into_inner()
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => Ok(Self(map)),
+            Ok(_) => Err(invalid_json(
+                "Invalid JSON in the request body: expected a JSON object.",
+            )),
+            Err(e) => Err(invalid_json(format!(
+                "Invalid JSON in the request body. The error was [{e}]."
+            ))),
+        }
+    }
+
+    fn value(&self, name: &str) -> Option<&Value> {
+        self.0.get(name).filter(|v| !v.is_null())
+    }
+
+    /// An optional string field; another JSON type is `[couldNotConvert]<name>`.
+    pub fn string(&self, name: &str) -> FaResult<Option<String>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(wrong_type(name, other, "a string")),
+        }
+    }
+
+    /// An optional UUID field (normalised to lower-case hyphenated form).
+    pub fn uuid(&self, name: &str) -> FaResult<Option<String>> {
+        match self.string(name)? {
+            None => Ok(None),
+            Some(s) if s.trim().is_empty() => Ok(None),
+            Some(s) => parse_uuid(name, &s).map(Some),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> FaResult<Option<bool>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+            Some(other) => Err(wrong_type(name, other, "a boolean")),
+        }
+    }
+
+    pub fn integer(&self, name: &str) -> FaResult<Option<i64>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                .map(Some)
+                .ok_or_else(|| wrong_type(name, v, "an integer")),
+        }
+    }
+
+    pub fn object(&self, name: &str) -> FaResult<Option<Map<String, Value>>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m.clone())),
+            Some(other) => Err(wrong_type(name, other, "an object")),
+        }
+    }
+}
+
+fn wrong_type(name: &str, got: &Value, want: &str) -> FaError {
+    let got = match got {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    FaError::field(
+        "couldNotConvert",
+        name,
+        format!("The [{name}] property must be {want}, not {got}."),
+    )
+}
+
+pub fn parse_uuid(name: &str, value: &str) -> FaResult<String> {
+    uuid::Uuid::parse_str(value.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| FaError::could_not_convert(name, value))
+}
+
+/// The query string. Empty values and the literal `undefined`/`null` (which the TypeScript
+/// client sends for unset arguments) count as absent.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(req: &HttpRequest) -> FaResult<Self> {
+        web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| Self(q.into_inner()))
+            .map_err(|e| FaError::general("[invalid]", format!("Unreadable query string: {e}")))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty() && *v != "undefined" && *v != "null")
+    }
+
+    pub fn uuid(&self, name: &str) -> FaResult<Option<String>> {
+        self.get(name).map(|v| parse_uuid(name, v)).transpose()
+    }
+}
+
+/// `metaData.device` of a login/reconcile request: the string fields FusionAuth keeps.
+pub fn device(body: &Body) -> FaResult<Map<String, Value>> {
+    let Some(meta) = body.object("metaData")? else {
+        return Ok(Map::new());
+    };
+    let Some(Value::Object(device)) = meta.get("device") else {
+        return Ok(Map::new());
+    };
+    Ok(device
+        .iter()
+        .filter(|(k, v)| {
+            matches!(
+                k.as_str(),
+                "description" | "name" | "type" | "lastAccessedAddress"
+            ) && v.is_string()
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
+}
+
+/// The client's address: `ipAddress` in the body, else `X-Forwarded-For`, else the peer.
+pub fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String> {
+    from_body.or_else(|| {
+        req.connection_info().realip_remote_addr().map(|a| {
+            // Strip a port from "ip:port" (not from a bare IPv6 address).
+            match a.rsplit_once(':') {
+                Some((ip, port)) if !ip.contains(':') && port.parse::<u16>().is_ok() => {
+                    ip.to_string()
+                }
+                _ => a.to_string(),
+            }
+        })
+    })
+}
+
+/// `access_token`: HttpOnly session cookie. `refresh_token`: HttpOnly, persistent.
+pub fn token_cookies(
+    state: &AppState,
+    req: &HttpRequest,
+    access_token: Option<&str>,
+    refresh: Option<(&str, i64)>,
+) -> Vec<Cookie<'static>> {
+    let secure = crate::http::is_https(req);
+    let mut out = Vec::new();
+    if let Some(token) = access_token {
+        out.push(
+            Cookie::build(auth::ACCESS_TOKEN_COOKIE, token.to_string())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(secure)
+                .finish(),
+        );
+    }
+    if let Some((token, max_age)) = refresh {
+        out.push(
+            Cookie::build(auth::REFRESH_TOKEN_COOKIE, token.to_string())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(secure)
+                .max_age(CookieDuration::seconds(max_age.max(0)))
+                .expires(state.core.clock.now() + CookieDuration::seconds(max_age.max(0)))
+                .finish(),
+        );
+    }
+    out
+}
