@@ -42,6 +42,9 @@ pub struct World {
     #[serde(default)]
     pub keys: Vec<KeySpec>,
     pub horizon: HorizonSpec,
+    /// vCenter sessions and token exchange (`[vcenter]`); documented defaults when absent.
+    #[serde(default)]
+    pub vcenter: crate::core::vcenter::VcenterSpec,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -6,8 +6,10 @@ pub mod events;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
+pub mod saml;
 pub mod sessions;
 pub mod tokens;
+pub mod vcenter;
 
 use crate::clock::SharedClock;
 use crate::fixtures::{HorizonSpec, KeyMaterial, World};
@@ -68,6 +70,8 @@ pub struct Core {
     horizon_users: Table<HorizonUser>,
     sessions: Table<Session>,
     events: Table<Event>,
+    vcenter: RwLock<Option<Arc<vcenter::VcenterRuntime>>>,
+    vcenter_users: Table<vcenter::VcenterUser>,
 }
 
 impl Core {
@@ -83,6 +87,8 @@ impl Core {
             horizon_users: store.table(trees::HORIZON_USERS)?,
             sessions: store.table(trees::SESSIONS)?,
             events: store.table(trees::EVENTS)?,
+            vcenter: RwLock::new(None),
+            vcenter_users: store.table(trees::VCENTER_USERS)?,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,
@@ -147,6 +153,7 @@ impl Core {
         let horizon_json = serde_json::to_string(horizon)
             .map_err(|e| CoreError::Internal(format!("encoding horizon settings: {e}")))?;
         self.store.meta_put(META_HORIZON, &horizon_json)?;
+        self.load_vcenter(&source.world.vcenter)?;
         self.store.meta_put(META_INITIALISED, &source.origin)?;
         self.store.flush_blocking()?;
         Ok(())
@@ -169,6 +176,7 @@ impl Core {
                 *guard = Arc::new(spec);
             }
         }
+        self.refresh_vcenter()?;
         Ok(())
     }
 

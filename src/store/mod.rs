@@ -14,6 +14,7 @@ pub mod trees {
     pub const HORIZON_USERS: &str = "horizon_users";
     pub const SESSIONS: &str = "sessions";
     pub const EVENTS: &str = "events";
+    pub const VCENTER_USERS: &str = "vcenter_users";
 }
 
 #[derive(Debug, thiserror::Error)]
