@@ -33,6 +33,7 @@ pub mod soap;
 pub mod state;
 pub mod store;
 pub mod testkit;
+pub mod vcenter;
 pub mod vlsi;
 
 use crate::clock::SharedClock;
@@ -158,6 +159,7 @@ impl Application {
                 })
                 .configure(admin::configure)
                 .configure(vlsi::configure)
+                .configure(vcenter::configure)
         })
         .shutdown_timeout(10);
         if let Some(n) = workers {

@@ -681,44 +681,64 @@ impl Core {
     ) -> CoreResult<TokenInfo> {
         let result = self.vcenter_exchange(spec, host);
         let requested = spec.requested_token_type.clone().unwrap_or_default();
-        let recorded = match &result {
-            Ok((info, subject)) => self.record_event(NewEvent {
-                event_type: EVENT_TOKEN_ISSUED,
-                severity: "AUDIT_SUCCESS",
-                module: MODULE,
-                surface: SURFACE,
-                user: Some(subject.principal.clone()),
-                message: format!(
-                    "{caller} exchanged a token of {} for {} ({})",
-                    subject.principal, info.issued_token_type, info.token_type
-                ),
-                details: details(&[
-                    ("caller", json!(caller)),
-                    ("subjectTokenType", json!(spec.subject_token_type)),
-                    ("issuedTokenType", json!(info.issued_token_type)),
-                    ("audience", json!(spec.audience)),
-                    ("expiresIn", json!(info.expires_in)),
-                ]),
-            }),
-            Err(e) => self.record_event(NewEvent {
-                event_type: EVENT_TOKEN_FAILED,
-                severity: "AUDIT_FAIL",
-                module: MODULE,
-                surface: SURFACE,
-                user: Some(caller.to_string()),
-                message: format!("Token exchange by {caller} failed: {e}"),
-                details: details(&[
-                    ("caller", json!(caller)),
-                    ("subjectTokenType", json!(spec.subject_token_type)),
-                    ("requestedTokenType", json!(requested)),
-                    ("reason", json!(e.to_string())),
-                ]),
-            }),
-        };
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "could not record a token exchange event");
+        match &result {
+            Ok((info, subject)) => {
+                let recorded = self.record_event(NewEvent {
+                    event_type: EVENT_TOKEN_ISSUED,
+                    severity: "AUDIT_SUCCESS",
+                    module: MODULE,
+                    surface: SURFACE,
+                    user: Some(subject.principal.clone()),
+                    message: format!(
+                        "{caller} exchanged a token of {} for {} ({})",
+                        subject.principal, info.issued_token_type, info.token_type
+                    ),
+                    details: details(&[
+                        ("caller", json!(caller)),
+                        ("subjectTokenType", json!(spec.subject_token_type)),
+                        ("issuedTokenType", json!(info.issued_token_type)),
+                        ("audience", json!(spec.audience)),
+                        ("expiresIn", json!(info.expires_in)),
+                    ]),
+                });
+                if let Err(e) = recorded {
+                    tracing::error!(error = %e, "could not record {EVENT_TOKEN_ISSUED}");
+                }
+            }
+            Err(e) => self.vcenter_token_failed(caller, Some(spec), &requested, e),
         }
         result.map(|(info, _)| info)
+    }
+
+    /// Records `VCENTER_TOKEN_ISSUE_FAILED` (also for requests refused before the exchange,
+    /// e.g. an unreadable body: then `spec` is `None`).
+    pub fn vcenter_token_failed(
+        &self,
+        caller: &str,
+        spec: Option<&IssueSpec>,
+        requested: &str,
+        error: &CoreError,
+    ) {
+        let recorded = self.record_event(NewEvent {
+            event_type: EVENT_TOKEN_FAILED,
+            severity: "AUDIT_FAIL",
+            module: MODULE,
+            surface: SURFACE,
+            user: Some(caller.to_string()),
+            message: format!("Token exchange by {caller} failed: {error}"),
+            details: details(&[
+                ("caller", json!(caller)),
+                (
+                    "subjectTokenType",
+                    json!(spec.and_then(|s| s.subject_token_type.clone())),
+                ),
+                ("requestedTokenType", json!(requested)),
+                ("reason", json!(error.to_string())),
+            ]),
+        });
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "could not record {EVENT_TOKEN_FAILED}");
+        }
     }
 
     fn vcenter_subject(&self, token: &str, token_type: &str, role: &str) -> CoreResult<Subject> {
