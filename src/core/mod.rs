@@ -95,7 +95,13 @@ impl Core {
             clock,
         };
         let loaded_fixtures = match core.store.meta_get(META_INITIALISED)? {
-            Some(_) => false,
+            Some(_) => {
+                // A data dir from before the vCenter surface: add its [vcenter] world.
+                if core.store.meta_get(vcenter::META_VCENTER)?.is_none() {
+                    core.load_vcenter(&source.world.vcenter)?;
+                }
+                false
+            }
             None => {
                 core.load_world(source)?;
                 true

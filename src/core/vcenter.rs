@@ -190,6 +190,13 @@ pub fn issuer_matches(pattern: &str, iss: &str) -> bool {
     }
 }
 
+/// URL-safe base64 (no padding) of `value` as JSON: a JWT segment.
+fn b64_json<T: Serialize>(value: &T) -> CoreResult<String> {
+    serde_json::to_vec(value)
+        .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+        .map_err(|e| CoreError::Internal(format!("encoding a JWT segment: {e}")))
+}
+
 fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem
         .lines()
@@ -272,6 +279,25 @@ impl VcenterRuntime {
             .trusted_issuers
             .iter()
             .any(|pattern| issuer_matches(pattern, iss))
+    }
+
+    /// Signs `claims` as an RS256 JWT with the same header as [`tokens::mint`] (`alg`,
+    /// `kid`, `typ`). It uses the key pair parsed once at start: jsonwebtoken re-parses and
+    /// re-validates the RSA key on every signature, which cost about four times the
+    /// signature itself on the exchange path.
+    fn mint_jwt(&self, claims: &Claims) -> CoreResult<String> {
+        let header = json!({"typ": "JWT", "alg": "RS256", "kid": self.key.id});
+        let signing_input = format!("{}.{}", b64_json(&header)?, b64_json(claims)?);
+        let mut sig = vec![0u8; self.rsa.public_modulus_len()];
+        self.rsa
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut sig,
+            )
+            .map_err(|e| CoreError::Internal(format!("signing a JWT: {e}")))?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 
     /// The JWKS: the signing key with its certificate chain (`x5c`) and thumbprint.
@@ -899,7 +925,7 @@ impl Core {
             if let Some(actor) = &actor {
                 claims.insert("act".into(), json!({"sub": actor.principal}));
             }
-            let token = tokens::mint(&rt.key, &claims)?;
+            let token = rt.mint_jwt(&claims)?;
             let id_token = requested == TYPE_ID_TOKEN;
             TokenInfo {
                 access_token: token,
@@ -946,5 +972,30 @@ mod tests {
         let gz = STANDARD.encode(gz.finish().unwrap());
         assert_eq!(decode_saml_token(&gz).unwrap(), xml);
         assert!(decode_saml_token("!!!").is_err());
+    }
+
+    #[test]
+    fn cached_signer_jwts_verify_like_minted_ones() {
+        crate::core::install_crypto_provider();
+        let (_, materials) = crate::fixtures::World::embedded().unwrap();
+        let ring = crate::core::keys::KeyRing::new(
+            materials
+                .iter()
+                .map(|m| SigningKey::from_material(m).unwrap())
+                .collect(),
+        );
+        let key = ring.get(&default_signing_key()).unwrap();
+        let rt = VcenterRuntime::build(VcenterSpec::default(), key).unwrap();
+        let claims: Claims = details(&[("sub", json!("u")), ("exp", json!(100))]);
+        let token = rt.mint_jwt(&claims).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(rt.key.id.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let verified = tokens::verify(&ring, &token, 99, &Expectations::default()).unwrap();
+        assert_eq!(verified.claims, claims);
+        assert!(tokens::verify(&ring, &token, 100, &Expectations::default()).is_err());
+        // The certificate is derived deterministically: same key, same bytes.
+        let again = VcenterRuntime::build(VcenterSpec::default(), rt.key.clone()).unwrap();
+        assert_eq!(again.cert_der, rt.cert_der);
     }
 }
