@@ -1173,3 +1173,19 @@ async fn oidc_discovery_and_a_stable_jwks_certificate() {
     assert!(!reply.is_fault());
     again.stop().await;
 }
+
+#[actix_web::test]
+async fn a_data_dir_from_before_vcenter_gets_its_world() {
+    let server = Vlsim::start().await;
+    let data = server.stop().await.unwrap();
+    {
+        // Make it look like a data dir written before the vCenter surface existed.
+        let db = sled::open(data.path().join("v1")).unwrap();
+        db.open_tree("meta").unwrap().remove("vcenter").unwrap();
+        db.open_tree("vcenter_users").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
+    login(&again).await;
+    again.stop().await;
+}
