@@ -365,8 +365,32 @@ async fn exchange_flows_claims_and_jwks_verification() {
     let c = claims(hz["access_token"].as_str().unwrap());
     assert_eq!(c["sub"], "administrator@VLSIM");
 
+    // A federated user (not in the SSO domain) keeps the groups its IdP token states.
+    let federated = idp_jwt(
+        &server,
+        json!({"sub": "jane@corp.example", "group_names": ["Devs@corp.example"]}),
+    );
+    let (status, fed) = exchange(
+        &server,
+        &sid,
+        &[
+            ("grant_type", GRANT),
+            ("subject_token", &federated),
+            ("subject_token_type", ACCESS),
+            ("requested_token_type", ID),
+            ("audience", K8S),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{fed}");
+    let c = verify_with_jwks(&server, fed["access_token"].as_str().unwrap(), K8S).await;
+    assert_eq!(c["sub"], "jane@corp.example");
+    assert_eq!(c["username"], "jane");
+    assert_eq!(c["domain"], "corp.example");
+    assert_eq!(c["group_names"], json!(["Devs@corp.example"]));
+
     let issued = events(&server, "VCENTER_TOKEN_ISSUED").await;
-    assert_eq!(issued.len(), 4);
+    assert_eq!(issued.len(), 5);
     assert_eq!(issued[0]["details"]["issuedTokenType"], ID);
     server.stop().await;
 }
@@ -771,6 +795,18 @@ async fn saml_and_bearer_logins() {
     server.stop().await;
 }
 
+/// `Vlsim::stop` can return while an actix worker thread still holds the app state (and so
+/// sled's lock on the data dir); wait, bounded, until the lock is free before reopening.
+async fn wait_until_released(dir: &std::path::Path) {
+    for _ in 0..500 {
+        if sled::open(dir.join("v1")).is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the data dir {} stays locked", dir.display());
+}
+
 async fn rpc(server: &Vlsim, service: &str, operation: &str, input: Value, sec: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "method": "invoke", "id": "7", "params": {
         "serviceId": service, "operationId": operation,
@@ -1166,6 +1202,7 @@ async fn oidc_discovery_and_a_stable_jwks_certificate() {
     }
     // Same key, same certificate after a restart.
     let data = server.stop().await.unwrap();
+    wait_until_released(data.path()).await;
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     assert_eq!(jwks(&again).await, first);
     // The other surfaces' routes are untouched by /api and /rest registrations.
@@ -1177,14 +1214,20 @@ async fn oidc_discovery_and_a_stable_jwks_certificate() {
 #[actix_web::test]
 async fn a_data_dir_from_before_vcenter_gets_its_world() {
     let server = Vlsim::start().await;
-    let data = server.stop().await.unwrap();
     {
         // Make it look like a data dir written before the vCenter surface existed.
-        let db = sled::open(data.path().join("v1")).unwrap();
-        db.open_tree("meta").unwrap().remove("vcenter").unwrap();
-        db.open_tree("vcenter_users").unwrap().clear().unwrap();
-        db.flush().unwrap();
+        let store = &server.core().store;
+        let meta = store.table::<Value>("meta").unwrap();
+        assert!(meta.remove("vcenter").unwrap().is_some());
+        store
+            .table::<Value>("vcenter_users")
+            .unwrap()
+            .clear()
+            .unwrap();
+        store.flush().await.unwrap();
     }
+    let data = server.stop().await.unwrap();
+    wait_until_released(data.path()).await;
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     login(&again).await;
     again.stop().await;

@@ -549,25 +549,25 @@ impl Core {
                 .ok_or_else(|| grant("the token names no subject"))?,
         };
         let (name, domain) = split_user(&principal, &rt.spec.domain);
-        let groups = match self.vcenter_user(name, domain)? {
-            Some(user) => user.groups,
-            None => verified
-                .claims
-                .get("group_names")
-                .or_else(|| verified.claims.get("groups"))
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
-        let principal = match self.vcenter_user(name, domain)? {
-            Some(user) => user.principal(),
-            None => principal,
-        };
+        if let Some(user) = self.vcenter_user(name, domain)? {
+            return Ok(Subject {
+                principal: user.principal(),
+                groups: user.groups,
+            });
+        }
+        // A federated identity: groups as the token states them.
+        let groups = verified
+            .claims
+            .get("group_names")
+            .or_else(|| verified.claims.get("groups"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Subject { principal, groups })
     }
 
