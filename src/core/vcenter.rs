@@ -957,6 +957,17 @@ mod tests {
     }
 
     #[test]
+    fn vcenter_fixtures_are_strict() {
+        let err = crate::fixtures::World::parse(
+            "[horizon]\nconnection_server_name = \"c\"\ndomain = \"D\"\nsigning_key = \"k\"\n[vcenter]\nbogus = 1\n",
+            "t",
+            None,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
     fn default_fixture_matches_default_spec() {
         let (world, _) = crate::fixtures::World::embedded().unwrap();
         assert_eq!(world.vcenter, VcenterSpec::default());
