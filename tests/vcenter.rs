@@ -27,6 +27,11 @@ fn plain() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// Stops the server clock where it is, so moving it is exact to the second.
+fn freeze(server: &Vlsim) {
+    server.clock().set(server.clock().now_ms(), true);
+}
+
 fn host(server: &Vlsim) -> String {
     server.url().trim_start_matches("http://").to_string()
 }
@@ -226,6 +231,7 @@ async fn session_create_get_delete_and_login_forms() {
 #[actix_web::test]
 async fn session_idle_timeout_follows_the_server_clock() {
     let server = Vlsim::start().await;
+    freeze(&server);
     let sid = login(&server).await;
     let get = || {
         plain()
@@ -633,6 +639,7 @@ async fn exchange_errors_are_oauth2_400s() {
 #[actix_web::test]
 async fn tokens_expire_by_the_server_clock() {
     let server = Vlsim::start().await;
+    freeze(&server);
     let sid = login(&server).await;
     let saml = saml_token(&server, &sid).await;
     let to_id = |subject: String, subject_type: &'static str| {
@@ -793,18 +800,6 @@ async fn saml_and_bearer_logins() {
         .collect();
     assert_eq!(methods, ["jwt", "saml", "password"]);
     server.stop().await;
-}
-
-/// `Vlsim::stop` can return while an actix worker thread still holds the app state (and so
-/// sled's lock on the data dir); wait, bounded, until the lock is free before reopening.
-async fn wait_until_released(dir: &std::path::Path) {
-    for _ in 0..500 {
-        if sled::open(dir.join("v1")).is_ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the data dir {} stays locked", dir.display());
 }
 
 async fn rpc(server: &Vlsim, service: &str, operation: &str, input: Value, sec: Value) -> Value {
@@ -1202,7 +1197,6 @@ async fn oidc_discovery_and_a_stable_jwks_certificate() {
     }
     // Same key, same certificate after a restart.
     let data = server.stop().await.unwrap();
-    wait_until_released(data.path()).await;
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     assert_eq!(jwks(&again).await, first);
     // The other surfaces' routes are untouched by /api and /rest registrations.
@@ -1227,7 +1221,6 @@ async fn a_data_dir_from_before_vcenter_gets_its_world() {
         store.flush().await.unwrap();
     }
     let data = server.stop().await.unwrap();
-    wait_until_released(data.path()).await;
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     login(&again).await;
     again.stop().await;
