@@ -467,6 +467,43 @@ fn split_user<'a>(user: &'a str, default_domain: &'a str) -> (&'a str, &'a str) 
 
 impl Core {
     pub(crate) fn load_vcenter(&self, spec: &VcenterSpec) -> CoreResult<()> {
+        let key_ok = self
+            .key_materials
+            .get(&spec.signing_key)?
+            .is_some_and(|k| k.algorithm == "RS256");
+        if !key_ok {
+            return Err(CoreError::invalid_argument(
+                "vcenter.signing_key",
+                format!("no RS256 key with id {} in the fixtures", spec.signing_key),
+            ));
+        }
+        for (field, value) in [
+            (
+                "session_idle_timeout_seconds",
+                spec.session_idle_timeout_seconds,
+            ),
+            (
+                "saml_token_lifetime_seconds",
+                spec.saml_token_lifetime_seconds,
+            ),
+            (
+                "jwt_token_lifetime_seconds",
+                spec.jwt_token_lifetime_seconds,
+            ),
+        ] {
+            if value < 1 {
+                return Err(CoreError::invalid_argument(
+                    format!("vcenter.{field}"),
+                    format!("must be at least 1 second, got {value}"),
+                ));
+            }
+        }
+        if spec.domain.trim().is_empty() || spec.domain.contains('/') {
+            return Err(CoreError::invalid_argument(
+                "vcenter.domain",
+                "must be a domain name such as vsphere.local",
+            ));
+        }
         for user in &spec.users {
             let record = VcenterUser {
                 name: user.name.clone(),
@@ -965,6 +1002,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn bad_vcenter_settings_stop_the_start() {
+        let (mut world, keys) = crate::fixtures::World::embedded().unwrap();
+        world.vcenter.signing_key = "40000000-0000-4000-8000-000000000002".into(); // ES256
+        let source = crate::core::WorldSource {
+            world: world.clone(),
+            keys: keys.clone(),
+            origin: "t".into(),
+            generate_keys: false,
+        };
+        let store = crate::store::Store::temporary().unwrap();
+        let Err(err) = Core::open(store, crate::clock::Clock::new(), &source) else {
+            panic!("the start should fail");
+        };
+        assert!(err.to_string().contains("RS256"), "{err}");
+        world.vcenter.signing_key = default_signing_key();
+        world.vcenter.saml_token_lifetime_seconds = 0;
+        let source = crate::core::WorldSource { world, ..source };
+        let store = crate::store::Store::temporary().unwrap();
+        let Err(err) = Core::open(store, crate::clock::Clock::new(), &source) else {
+            panic!("the start should fail");
+        };
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 
     #[test]
