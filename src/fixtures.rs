@@ -44,6 +44,9 @@ pub struct World {
     pub horizon: HorizonSpec,
     #[serde(default)]
     pub fusionauth: crate::core::fusionauth::spec::FusionAuthSpec,
+    /// vCenter sessions and token exchange (`[vcenter]`); documented defaults when absent.
+    #[serde(default)]
+    pub vcenter: crate::core::vcenter::VcenterSpec,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -29,14 +29,15 @@ pub mod config;
 pub mod control;
 pub mod core;
 pub mod fixtures;
-pub mod healthcheck;
 pub mod fusionauth;
+pub mod healthcheck;
 pub mod http;
 pub mod soap;
 pub mod state;
 pub mod store;
 pub mod testkit;
 pub mod tls;
+pub mod vcenter;
 pub mod vlsi;
 
 use crate::clock::SharedClock;
@@ -178,6 +179,7 @@ impl Application {
                 .configure(|cfg| admin::configure(cfg, admin_enabled))
                 .configure(vlsi::configure)
                 .configure(fusionauth::configure)
+                .configure(vcenter::configure)
         })
         .shutdown_timeout(10);
         if let Some(n) = workers {

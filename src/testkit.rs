@@ -111,6 +111,15 @@ impl Vlsim {
         } = self;
         // Ok or Err, the server has stopped; the result was logged by the task.
         let _ = task.await;
+        // Worker threads may still be dropping their copies of the app state (and with
+        // it the store's lock on the data dir); wait, bounded, until ours is the last.
+        let state = state.into_inner();
+        for _ in 0..1000 {
+            if std::sync::Arc::strong_count(&state) == 1 {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         drop(state);
         _temp
     }

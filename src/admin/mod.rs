@@ -127,7 +127,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": state.started.elapsed().as_secs(),
         "data_dir": state.config.data_dir.display().to_string(),
-        "surfaces": ["vlsi", "fusionauth"],
+        "surfaces": ["vlsi", "fusionauth", "vcenter"],
     }))
 }
 

@@ -9,8 +9,10 @@ pub mod horizon;
 pub mod identity;
 pub mod keys;
 pub mod queries;
+pub mod saml;
 pub mod sessions;
 pub mod tokens;
+pub mod vcenter;
 
 use crate::clock::SharedClock;
 use crate::fixtures::{HorizonSpec, KeyMaterial, World};
@@ -74,6 +76,8 @@ pub struct Core {
     events: Table<Event>,
     query_cursors: queries::QueryCursors,
     pub(crate) fusionauth: fusionauth::FusionAuthState,
+    vcenter: RwLock<Option<Arc<vcenter::VcenterRuntime>>>,
+    vcenter_users: Table<vcenter::VcenterUser>,
 }
 
 impl Core {
@@ -91,13 +95,21 @@ impl Core {
             events: store.table(trees::EVENTS)?,
             query_cursors: queries::QueryCursors::default(),
             fusionauth: fusionauth::FusionAuthState::open(&store)?,
+            vcenter: RwLock::new(None),
+            vcenter_users: store.table(trees::VCENTER_USERS)?,
             keys: RwLock::new(Arc::new(KeyRing::default())),
             horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
             store,
             clock,
         };
         let loaded_fixtures = match core.store.meta_get(META_INITIALISED)? {
-            Some(_) => false,
+            Some(_) => {
+                // A data dir from before the vCenter surface: add its [vcenter] world.
+                if core.store.meta_get(vcenter::META_VCENTER)?.is_none() {
+                    core.load_vcenter(&source.world.vcenter)?;
+                }
+                false
+            }
             None => {
                 core.load_world(source)?;
                 true
@@ -157,6 +169,7 @@ impl Core {
         self.store.meta_put(META_HORIZON, &horizon_json)?;
         let key_ids: Vec<String> = source.keys.iter().map(|k| k.id.clone()).collect();
         self.fusionauth_load(&source.world.fusionauth, &key_ids)?;
+        self.load_vcenter(&source.world.vcenter)?;
         self.store.meta_put(META_INITIALISED, &source.origin)?;
         self.store.flush_blocking()?;
         Ok(())
@@ -208,6 +221,7 @@ impl Core {
             }
         }
         self.fusionauth_refresh_cache()?;
+        self.refresh_vcenter()?;
         Ok(())
     }
 

@@ -20,6 +20,7 @@ pub mod trees {
     pub const FA_REFRESH_TOKENS: &str = "fa_refresh_tokens";
     pub const FA_REFRESH_IDS: &str = "fa_refresh_ids";
     pub const FA_REFRESH_BY_USER: &str = "fa_refresh_by_user";
+    pub const VCENTER_USERS: &str = "vcenter_users";
 }
 
 #[derive(Debug, thiserror::Error)]
