@@ -142,6 +142,8 @@ async fn about(state: web::Data<AppState>) -> HttpResponse {
                 "services": state.vlsi.services(),
                 "operations": state.vlsi.operation_names(),
             },
+            "fusionauth": {"operations": crate::fusionauth::OPERATIONS},
+            "vcenter": {"operations": crate::vcenter::OPERATIONS},
         },
         "admin": openapi::paths(),
     }))

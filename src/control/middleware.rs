@@ -82,22 +82,30 @@ pub fn dropped_connection() -> HttpResponse {
         .streaming(failing)
 }
 
+/// The bare-status response of a `status` rule.
+pub fn status_response(status: u16, body: &str) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE))
+        .body(body.to_string())
+}
+
+/// The message of a typed injected fault: the rule's, or one naming the rule.
+pub fn fault_message(fired: &Fired, message: &Option<String>) -> String {
+    message
+        .clone()
+        .unwrap_or_else(|| format!("Injected fault (rule {})", fired.rule_id))
+}
+
 /// The response a fired rule produces on a REST surface.
 pub fn rest_fault_response(surface: &str, operation: &str, fired: &Fired) -> HttpResponse {
     match &fired.action {
         FaultAction::Drop => dropped_connection(),
-        FaultAction::Status { status, body } => HttpResponse::build(
-            StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-        )
-        .body(body.clone()),
+        FaultAction::Status { status, body } => status_response(*status, body),
         FaultAction::Typed {
             fault,
             message,
             status,
         } => {
-            let message = message
-                .clone()
-                .unwrap_or_else(|| format!("Injected fault (rule {})", fired.rule_id));
+            let message = fault_message(fired, message);
             let status_or = |default: StatusCode| {
                 status
                     .and_then(|s| StatusCode::from_u16(s).ok())

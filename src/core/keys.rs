@@ -66,7 +66,7 @@ fn key_error(id: &str, what: impl std::fmt::Display) -> CoreError {
 }
 
 /// Extracts the DER body of a PEM block.
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
+pub fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem
         .lines()
         .skip_while(|l| !l.starts_with("-----BEGIN"))

@@ -268,6 +268,37 @@ impl Core {
             })
             .collect();
         let horizon = self.horizon_settings();
+        let refresh_tokens: Vec<serde_json::Value> = self
+            .fusionauth
+            .refresh_tokens
+            .all()?
+            .into_iter()
+            .map(|(_, t)| {
+                json!({
+                    "id": t.id,
+                    "userId": t.user_id,
+                    "applicationId": t.application_id,
+                    "tenantId": t.tenant_id,
+                    "startInstant": t.start_instant,
+                    "insertInstant": t.insert_instant,
+                    "expirationInstant": t.expiration_instant,
+                    "expired": now >= t.expiration_instant,
+                })
+            })
+            .collect();
+        let fa_users: Vec<serde_json::Value> = self
+            .fusionauth
+            .users
+            .all()?
+            .into_iter()
+            .map(|(_, u)| {
+                let mut v = u.to_json();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("password");
+                }
+                v
+            })
+            .collect();
         Ok(json!({
             "fixtures": self.store.meta_get(META_INITIALISED)?,
             "keys": keys,
@@ -278,7 +309,17 @@ impl Core {
                 "users": users,
             },
             "sessions": sessions,
+            "fusionauth": {
+                "users": fa_users,
+                "refresh_tokens": refresh_tokens,
+            },
+            "vcenter": {
+                "users": self.vcenter_users.all()?.into_iter().map(|(_, u)| u.principal()).collect::<Vec<_>>(),
+            },
             "counts": {
+                "fusionauth_users": self.fusionauth.users.len(),
+                "fusionauth_refresh_tokens": self.fusionauth.refresh_tokens.len(),
+                "vcenter_users": self.vcenter_users.len(),
                 "keys": ring.all().len(),
                 "horizon_users": self.horizon_users.len(),
                 "sessions": self.sessions.len(),

@@ -190,23 +190,6 @@ pub fn issuer_matches(pattern: &str, iss: &str) -> bool {
     }
 }
 
-/// URL-safe base64 (no padding) of `value` as JSON: a JWT segment.
-fn b64_json<T: Serialize>(value: &T) -> CoreResult<String> {
-    serde_json::to_vec(value)
-        .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
-        .map_err(|e| CoreError::Internal(format!("encoding a JWT segment: {e}")))
-}
-
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    STANDARD.decode(body.trim()).ok()
-}
-
 /// The signing certificate. It is derived, not stored: fixed subject, serial (from the key
 /// id) and validity (2025-01-01 to 2045-01-01), and RSA PKCS#1 v1.5 signatures are
 /// deterministic, so the same key always yields byte-identical certificates across restarts
@@ -252,7 +235,7 @@ impl VcenterRuntime {
         } else {
             pem
         };
-        let der = pem_der(&pkcs8_pem)
+        let der = crate::core::keys::pem_der(&pkcs8_pem)
             .ok_or_else(|| CoreError::Internal("vCenter signing key: unreadable PEM".into()))?;
         let rsa = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
             .map_err(|e| CoreError::Internal(format!("vCenter signing key: {e}")))?;
@@ -281,23 +264,10 @@ impl VcenterRuntime {
             .any(|pattern| issuer_matches(pattern, iss))
     }
 
-    /// Signs `claims` as an RS256 JWT with the same header as [`tokens::mint`] (`alg`,
-    /// `kid`, `typ`). It uses the key pair parsed once at start: jsonwebtoken re-parses and
-    /// re-validates the RSA key on every signature, which cost about four times the
-    /// signature itself on the exchange path.
+    /// Signs `claims` with the vCenter key (jsonwebtoken, through the provider that caches
+    /// parsed keys: see `core::crypto`).
     fn mint_jwt(&self, claims: &Claims) -> CoreResult<String> {
-        let header = json!({"typ": "JWT", "alg": "RS256", "kid": self.key.id});
-        let signing_input = format!("{}.{}", b64_json(&header)?, b64_json(claims)?);
-        let mut sig = vec![0u8; self.rsa.public_modulus_len()];
-        self.rsa
-            .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                signing_input.as_bytes(),
-                &mut sig,
-            )
-            .map_err(|e| CoreError::Internal(format!("signing a JWT: {e}")))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        tokens::mint(&self.key, claims)
     }
 
     /// The JWKS: the signing key with its certificate chain (`x5c`) and thumbprint.

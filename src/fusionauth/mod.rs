@@ -16,6 +16,27 @@ use actix_web::{web, HttpRequest};
 use errors::{FaError, FaResult};
 use serde_json::{Map, Value};
 
+/// The emulated operations, named as the journal and fault rules name them.
+pub const OPERATIONS: &[&str] = &[
+    "POST /api/login",
+    "POST /api/logout",
+    "GET /api/jwt/issue",
+    "POST /api/jwt/reconcile",
+    "GET /api/jwt/validate",
+    "POST /api/jwt/vend",
+    "GET /api/jwt/public-key",
+    "POST /api/jwt/refresh",
+    "GET /api/jwt/refresh",
+    "DELETE /api/jwt/refresh",
+    "GET /api/jwt/refresh/{tokenId}",
+    "DELETE /api/jwt/refresh/{tokenId}",
+    "GET /api/key",
+    "GET /api/key/{keyId}",
+    "GET /.well-known/jwks.json",
+    "GET /.well-known/openid-configuration",
+    "GET /.well-known/openid-configuration/{tenantId}",
+];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/login", web::post().to(login::login))
         .route("/api/logout", web::post().to(login::logout))

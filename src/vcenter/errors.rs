@@ -30,6 +30,8 @@ pub enum StdError {
     OperationNotFound,
     AlreadyExists,
     InternalServerError,
+    /// Only produced by fault injection.
+    ServiceUnavailable,
 }
 
 impl StdError {
@@ -43,6 +45,7 @@ impl StdError {
             Self::OperationNotFound => "operation_not_found",
             Self::AlreadyExists => "already_exists",
             Self::InternalServerError => "internal_server_error",
+            Self::ServiceUnavailable => "service_unavailable",
         }
     }
 
@@ -56,6 +59,7 @@ impl StdError {
             }
             Self::NotFound | Self::OperationNotFound => StatusCode::NOT_FOUND,
             Self::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -69,6 +73,7 @@ impl StdError {
             Self::NotFound => "com.vmware.vapi.rest.operationsForUrlNotFound",
             Self::AlreadyExists => "com.vmware.vlsim.alreadyExists",
             Self::InternalServerError => "com.vmware.vlsim.internalError",
+            Self::ServiceUnavailable => "com.vmware.vlsim.injectedFault",
         }
     }
 }

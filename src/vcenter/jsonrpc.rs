@@ -10,6 +10,7 @@ use crate::http::read_body;
 use crate::state::AppState;
 use crate::vcenter::client_host;
 use crate::vcenter::errors::{rpc_error, rpc_std, Family, StdError};
+use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
@@ -252,6 +253,26 @@ pub async fn invoke(
         );
         return envelope(&id, json!({ "error": error }));
     };
+    // Name the call for the journal and let fault rules target JSON-RPC operations.
+    let op_name = format!("{service}.{operation}");
+    req.extensions_mut()
+        .insert(crate::control::OperationName(op_name.clone()));
+    if let Some(fired) = state.control.faults.check("vcenter", &op_name, None) {
+        use crate::control::faults::FaultAction;
+        use crate::control::middleware::{dropped_connection, fault_message, status_response};
+        req.extensions_mut()
+            .insert(crate::control::middleware::InjectedFault(
+                fired.rule_id.clone(),
+            ));
+        return match &fired.action {
+            FaultAction::Drop => dropped_connection(),
+            FaultAction::Status { status, body } => status_response(*status, body),
+            FaultAction::Typed { message, .. } => envelope(
+                &id,
+                json!({ "error": rpc_std(StdError::ServiceUnavailable, &fault_message(&fired, message)) }),
+            ),
+        };
+    }
     let call = Call {
         security: params
             .and_then(|p| p.get("ctx"))

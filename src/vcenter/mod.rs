@@ -22,6 +22,27 @@ use base64::Engine;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
+/// The emulated operations, named as the journal and fault rules name them (JSON-RPC
+/// calls by their vAPI service and operation).
+pub const OPERATIONS: &[&str] = &[
+    "POST /api/session",
+    "GET /api/session",
+    "DELETE /api/session",
+    "POST /api/vcenter/authentication/token",
+    "POST /api",
+    "com.vmware.cis.session.create",
+    "com.vmware.cis.session.get",
+    "com.vmware.cis.session.delete",
+    "com.vmware.vcenter.authentication.token.issue",
+    "com.vmware.vcenter.tokenservice.token_exchange.exchange",
+    "POST /rest/com/vmware/cis/session",
+    "GET /rest/com/vmware/cis/session",
+    "DELETE /rest/com/vmware/cis/session",
+    "POST /rest/vcenter/tokenservice/token-exchange",
+    "GET /openidconnect/{domain}/.well-known/openid-configuration",
+    "GET /openidconnect/jwks/{domain}",
+];
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/api/session")

@@ -213,20 +213,15 @@ fn injected(fired: &crate::control::faults::Fired) -> Refusal {
     use actix_web::http::StatusCode;
     match &fired.action {
         FaultAction::Drop => Refusal::Raw(crate::control::middleware::dropped_connection()),
-        FaultAction::Status { status, body } => Refusal::Raw(
-            HttpResponse::build(
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            )
-            .body(body.clone()),
-        ),
+        FaultAction::Status { status, body } => {
+            Refusal::Raw(crate::control::middleware::status_response(*status, body))
+        }
         FaultAction::Typed {
             fault,
             message,
             status,
         } => {
-            let message = message
-                .clone()
-                .unwrap_or_else(|| format!("Injected fault (rule {})", fired.rule_id));
+            let message = crate::control::middleware::fault_message(fired, message);
             let soap_fault =
                 faults::by_name(fault.as_deref().unwrap_or("UnexpectedFault"), &message);
             match status.and_then(|s| StatusCode::from_u16(s).ok()) {
