@@ -138,9 +138,11 @@ async fn acknowledged_sessions_survive_sigkill() {
     for trial in 0..3 {
         let mut server = start_binary(dir.path());
         let url = server.url.clone();
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..64 {
             let url = url.clone();
+            let acks = acks.clone();
             tasks.push(tokio::spawn(async move {
                 let mut acked = Vec::new();
                 for _ in 0..50 {
@@ -162,12 +164,19 @@ async fn acknowledged_sessions_survive_sigkill() {
                         break;
                     }
                     acked.push(cookie.split(';').next().unwrap().to_string());
+                    acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 acked
             }));
         }
-        tokio::time::sleep(Duration::from_millis(300 + 200 * trial)).await;
-        server.child.kill().unwrap(); // SIGKILL
+        let target = 100 + 200 * trial;
+        for _ in 0..600 {
+            if acks.load(std::sync::atomic::Ordering::Relaxed) >= target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.child.kill().unwrap(); // SIGKILL, mid-load
         server.child.wait().unwrap();
         let mut acked = Vec::new();
         for t in tasks {
@@ -200,4 +209,99 @@ async fn acknowledged_sessions_survive_sigkill() {
     }
     assert!(checked > 0);
     eprintln!("sessions checked after SIGKILL: {checked}");
+}
+
+/// FusionAuth refresh tokens under SIGKILL: every token whose issue was acknowledged still
+/// refreshes after a restart, and every acknowledged revocation still holds.
+#[actix_web::test]
+async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
+    const APP: &str = "20000000-0000-4000-8000-000000000001";
+    let dir = tempfile::tempdir().unwrap();
+    let (mut live_checked, mut revoked_checked) = (0, 0);
+    for trial in 0..3 {
+        let mut server = start_binary(dir.path());
+        let url = server.url.clone();
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for worker in 0..32 {
+            let url = url.clone();
+            let acks = acks.clone();
+            tasks.push(tokio::spawn(async move {
+                let c = reqwest::Client::builder().no_proxy().build().unwrap();
+                let (mut issued, mut revoked) = (Vec::new(), Vec::new());
+                for i in 0..200 {
+                    let res = c
+                        .post(format!("{url}/api/login"))
+                        .header("Authorization", "vlsim-api-key")
+                        .json(&serde_json::json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": APP}))
+                        .send()
+                        .await;
+                    let Ok(res) = res else { break };
+                    let Ok(body) = res.json::<serde_json::Value>().await else { break };
+                    let Some(token) = body["refreshToken"].as_str().map(str::to_string) else { break };
+                    // Revoke every third token this worker was given.
+                    if (i + worker) % 3 == 0 {
+                        let res = c
+                            .delete(format!("{url}/api/jwt/refresh"))
+                            .query(&[("token", token.as_str())])
+                            .header("Authorization", "vlsim-api-key")
+                            .send()
+                            .await;
+                        match res {
+                            Ok(r) if r.status().as_u16() == 200 => revoked.push(token),
+                            _ => break, // in flight at the kill: either outcome is fine
+                        }
+                    } else {
+                        issued.push(token);
+                    }
+                    acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                (issued, revoked)
+            }));
+        }
+        // Kill mid-load: once a trial-dependent number of operations were acknowledged.
+        let target = 100 + 150 * trial;
+        for _ in 0..600 {
+            if acks.load(std::sync::atomic::Ordering::Relaxed) >= target {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let (mut issued, mut revoked) = (Vec::new(), Vec::new());
+        for t in tasks {
+            let (i, r) = t.await.unwrap();
+            issued.extend(i);
+            revoked.extend(r);
+        }
+        assert!(!issued.is_empty() && !revoked.is_empty(), "load ran before the kill");
+
+        let mut again = start_binary(dir.path());
+        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        let refresh = |token: String| {
+            let c = c.clone();
+            let url = again.url.clone();
+            async move {
+                c.post(format!("{url}/api/jwt/refresh"))
+                    .json(&serde_json::json!({ "refreshToken": token }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        for token in issued {
+            assert_eq!(refresh(token).await, 200, "an acknowledged refresh token was lost");
+            live_checked += 1;
+        }
+        for token in revoked {
+            assert_ne!(refresh(token).await, 200, "an acknowledged revocation was lost");
+            revoked_checked += 1;
+        }
+        again.child.kill().unwrap();
+        again.child.wait().unwrap();
+    }
+    eprintln!("after 3 SIGKILL trials: {live_checked} live tokens refreshed, {revoked_checked} revocations held");
 }
