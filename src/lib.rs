@@ -44,7 +44,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::core::{Core, LoadReport, WorldSource};
 use crate::state::AppState;
-use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
@@ -154,28 +154,6 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     control::middleware::control_layer,
                 ))
-                .wrap_fn(|req, srv| {
-                    let span = tracing::info_span!(
-                        "request",
-                        method = %req.method(),
-                        path = %req.path(),
-                    );
-                    let started = Instant::now();
-                    let fut = srv.call(req);
-                    async move {
-                        let res = fut.await;
-                        let _enter = span.enter();
-                        match &res {
-                            Ok(r) => tracing::debug!(
-                                status = r.status().as_u16(),
-                                latency_us = started.elapsed().as_micros() as u64,
-                                "served"
-                            ),
-                            Err(e) => tracing::warn!(error = %e, "request failed"),
-                        }
-                        res
-                    }
-                })
                 .configure(|cfg| admin::configure(cfg, admin_enabled))
                 .configure(vlsi::configure)
                 .configure(fusionauth::configure)

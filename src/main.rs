@@ -147,6 +147,9 @@ fn serve(overrides: &Overrides) -> ExitCode {
             loaded_now = r.loaded_fixtures,
             keys = r.keys,
             horizon_users = r.horizon_users,
+            fusionauth_users = r.fusionauth_users,
+            refresh_tokens = r.refresh_tokens,
+            vcenter_users = r.vcenter_users,
             sessions = r.sessions,
             events = r.events,
             "store ready"
@@ -158,7 +161,11 @@ fn serve(overrides: &Overrides) -> ExitCode {
             tracing::warn!(error = %e, path = %url_file.display(), "cannot record the listening URL");
         }
         tracing::info!("VLSI SOAP: {url}/view-vlsi/sdk (WSDL: {url}/view-vlsi/sdk?wsdl)");
-        tracing::info!("admin: {url}/_vlsim/health");
+        tracing::info!("FusionAuth REST: {url}/api/login, {url}/api/jwt/..., {url}/.well-known/jwks.json");
+        tracing::info!(
+            "vCenter: {url}/api/session, {url}/api/vcenter/authentication/token, JSON-RPC {url}/api, {url}/openidconnect/vsphere.local/.well-known/openid-configuration"
+        );
+        tracing::info!("admin: {url}/_vlsim/health, {url}/_vlsim/openapi.json");
         let mut stdout = std::io::stdout().lock();
         // The one line scripts wait for; flushed so pipes see it at once.
         let _ = writeln!(stdout, "vlsim listening on {url}");

@@ -275,7 +275,10 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
             issued.extend(i);
             revoked.extend(r);
         }
-        assert!(!issued.is_empty() && !revoked.is_empty(), "load ran before the kill");
+        assert!(
+            !issued.is_empty() && !revoked.is_empty(),
+            "load ran before the kill"
+        );
 
         let mut again = start_binary(dir.path());
         let c = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -293,11 +296,19 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
             }
         };
         for token in issued {
-            assert_eq!(refresh(token).await, 200, "an acknowledged refresh token was lost");
+            assert_eq!(
+                refresh(token).await,
+                200,
+                "an acknowledged refresh token was lost"
+            );
             live_checked += 1;
         }
         for token in revoked {
-            assert_ne!(refresh(token).await, 200, "an acknowledged revocation was lost");
+            assert_ne!(
+                refresh(token).await,
+                200,
+                "an acknowledged revocation was lost"
+            );
             revoked_checked += 1;
         }
         again.child.kill().unwrap();

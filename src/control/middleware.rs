@@ -133,13 +133,49 @@ pub fn rest_fault_response(surface: &str, operation: &str, fired: &Fired) -> Htt
     }
 }
 
+/// Wraps every request: a tracing span with surface, operation, status and latency, then
+/// fault injection, latency and the journal (not for `/_vlsim/`).
 pub async fn control_layer(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    use tracing::Instrument;
     let path = req.path().to_string();
     let method = req.method().to_string();
     let surface = surface_of(&method, &path);
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        %path,
+        surface,
+        operation = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = control_inner(req, next, method, path, surface)
+        .instrument(span.clone())
+        .await;
+    match &result {
+        Ok(res) => {
+            span.record("status", res.status().as_u16());
+            tracing::debug!(
+                parent: &span,
+                latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "served"
+            );
+        }
+        Err(e) => tracing::warn!(parent: &span, error = %e, "request failed"),
+    }
+    result
+}
+
+async fn control_inner(
+    mut req: ServiceRequest,
+    next: Next<BoxBody>,
+    method: String,
+    path: String,
+    surface: &'static str,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await;
     };
@@ -192,6 +228,7 @@ pub async fn control_layer(
         .get::<OperationName>()
         .map(|o| o.0.clone())
         .unwrap_or(route_operation);
+    tracing::Span::current().record("operation", operation.as_str());
     if injected.is_none() {
         injected = res
             .request()

@@ -61,6 +61,9 @@ pub struct LoadReport {
     pub origin: String,
     pub keys: usize,
     pub horizon_users: usize,
+    pub fusionauth_users: usize,
+    pub refresh_tokens: usize,
+    pub vcenter_users: usize,
     pub sessions: usize,
     pub events: usize,
 }
@@ -124,6 +127,9 @@ impl Core {
                 .unwrap_or_else(|| source.origin.clone()),
             keys: core.key_ring().all().len(),
             horizon_users: core.horizon_users.len(),
+            fusionauth_users: core.fusionauth.users.len(),
+            refresh_tokens: core.fusionauth.refresh_tokens.len(),
+            vcenter_users: core.vcenter_users.len(),
             sessions: core.sessions.len(),
             events: core.events.len(),
         };
