@@ -1,0 +1,124 @@
+//! Hostile bodies on the REST surfaces (the SOAP ones are in vlsi.rs and hardening.rs):
+//! each gets a 4xx in the surface's own error format, never a 5xx, and the server lives on
+//! without its memory growing.
+
+mod common;
+
+use serde_json::Value;
+use vlsim::testkit::Vlsim;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("deep json", ("[".repeat(10_000) + &"]".repeat(10_000)).into_bytes()),
+        ("deep object", ("{\"a\":".repeat(10_000) + "1" + &"}".repeat(10_000)).into_bytes()),
+        ("invalid utf-8", vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}']),
+        ("huge number", format!("{{\"loginId\": {}, \"refreshToken\": 1e999999}}", "9".repeat(5000)).into_bytes()),
+        // FusionAuth ignores unknown fields, so every field here is a real one, mistyped.
+        ("wrong types", br#"{"loginId": ["a"], "password": {"x": 1}, "applicationId": 7, "refreshToken": false, "claims": "x", "timeToLiveInSeconds": "abc", "keyId": 5, "encodedJWT": 1, "identityProviderId": [], "global": "yes"}"#.to_vec()),
+        ("not an object", b"\"just a string\"".to_vec()),
+        ("truncated", br#"{"loginId": "admin@vlsim.test", "pass"#.to_vec()),
+        ("nul bytes", b"{\"loginId\": \"a\0b\"}".to_vec()),
+        ("2 MiB", format!("{{\"loginId\": \"{}\"}}", "a".repeat(2 * 1024 * 1024)).into_bytes()),
+    ]
+}
+
+#[actix_web::test]
+async fn fusionauth_and_vcenter_refuse_hostile_bodies_with_typed_errors() {
+    let server = Vlsim::start().await;
+    let url = server.url();
+    let c = http();
+    let fa_paths = [
+        "/api/login",
+        "/api/jwt/refresh",
+        "/api/jwt/vend",
+        "/api/jwt/reconcile",
+        "/api/logout",
+    ];
+    let warm = rss_kib();
+    let mut tried = 0;
+    for _round in 0..3 {
+        for (name, body) in hostile_bodies() {
+            for path in fa_paths {
+                let res = c
+                    .post(format!("{url}{path}"))
+                    .header("Authorization", "vlsim-api-key")
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                assert!((400..500).contains(&status), "{path} {name}: {status}");
+                let text = res.text().await.unwrap();
+                if status == 400 && !text.is_empty() {
+                    let json: Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|_| panic!("{path} {name}: {text}"));
+                    assert!(
+                        json.get("fieldErrors").is_some() || json.get("generalErrors").is_some(),
+                        "{path} {name}: {text}"
+                    );
+                }
+                tried += 1;
+            }
+            // vCenter form endpoint and JSON-RPC
+            let res = c
+                .post(format!("{url}/api/vcenter/authentication/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            assert!(
+                (400..500).contains(&status),
+                "token exchange {name}: {status}"
+            );
+            let res = c
+                .post(format!("{url}/api"))
+                .header("Content-Type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            assert!(
+                status == 200 || (400..500).contains(&status),
+                "json-rpc {name}: {status}"
+            );
+            if status == 200 {
+                let json: Value = serde_json::from_str(&text).unwrap();
+                assert!(json["error"]["code"].is_i64(), "json-rpc {name}: {text}");
+            }
+            tried += 2;
+        }
+    }
+    let after = rss_kib();
+    eprintln!("{tried} hostile requests; RSS {warm} KiB -> {after} KiB");
+    assert!(
+        after < warm + 64 * 1024,
+        "memory grew by more than 64 MiB: {warm} -> {after} KiB"
+    );
+    // still serving
+    let res = c
+        .get(format!("{url}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
