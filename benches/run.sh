@@ -66,7 +66,7 @@ vlsi_cookie() {
 }
 
 use_es256() { # switch the Horizon signing key to the EC fixture key
-  sed 's/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
+  sed '/^\[horizon\]/,/^\[/ s/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
     | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$URL/_vlsim/seed" > /dev/null
 }
 

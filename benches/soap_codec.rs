@@ -33,5 +33,80 @@ fn codec(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, codec);
+/// The signing floor: a raw aws-lc-rs RSA-2048 signature, and a whole RS256 JWT minted
+/// through jsonwebtoken with the cached-key provider (claims as JwtToken_Generate builds).
+fn signing(c: &mut Criterion) {
+    vlsim::core::install_crypto_provider();
+    let (_, materials) = vlsim::fixtures::World::embedded().expect("fixtures");
+    let rsa = materials
+        .iter()
+        .find(|m| m.algorithm == "RS256")
+        .map(|m| vlsim::core::keys::SigningKey::from_material(m).expect("key"))
+        .expect("rsa key");
+    let der = vlsim::core::keys::pem_der(rsa.material.private_pem.as_deref().unwrap_or_default())
+        .unwrap_or_default();
+    let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der).expect("pkcs8");
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let mut sig = vec![0u8; pair.public_modulus_len()];
+    c.bench_function("rsa2048_sign_aws_lc", |b| {
+        b.iter(|| {
+            pair.sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &rng,
+                black_box(b"header.claims"),
+                &mut sig,
+            )
+        })
+    });
+    let claims = serde_json::json!({"iss": "cs1.vlsim.test", "sub": "VLSIM\\administrator",
+        "iat": 1_700_000_000, "exp": 1_700_001_800, "jti": "0c7ddffe-0d23-465c-9414-b8e7d03c428b",
+        "domain": "VLSIM", "username": "administrator"});
+    let claims = claims.as_object().cloned().unwrap_or_default();
+    c.bench_function("jwt_mint_rs256", |b| {
+        b.iter(|| vlsim::core::tokens::mint(&rsa, black_box(&claims)))
+    });
+}
+
+/// The whole core operation behind JwtToken_Generate (session check, privilege, mint,
+/// event persisted), on a temporary sled store.
+fn core_generate(c: &mut Criterion) {
+    let (world, keys) = vlsim::fixtures::World::embedded().expect("fixtures");
+    let source = vlsim::core::WorldSource {
+        world,
+        keys,
+        origin: "bench".into(),
+        generate_keys: false,
+    };
+    let store = vlsim::store::Store::temporary().expect("store");
+    let (core, _) =
+        vlsim::core::Core::open(store, vlsim::clock::Clock::new(), &source).expect("core");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let session = rt
+        .block_on(core.horizon_login("administrator", "vmware", "VLSIM"))
+        .expect("login");
+    c.bench_function("core_session_lookup", |b| {
+        b.iter(|| core.session("vlsi", black_box(&session.id)))
+    });
+    c.bench_function("core_generate_rs256", |b| {
+        b.iter(|| core.horizon_generate_token(black_box(&session), None))
+    });
+    c.bench_function("core_record_event", |b| {
+        b.iter(|| {
+            core.record_event(vlsim::core::events::NewEvent {
+                event_type: "BENCH",
+                severity: "INFO",
+                module: "Vlsi",
+                surface: "vlsi",
+                user: Some("VLSIM\\administrator".into()),
+                message: "a bench event of typical length for a generated token".into(),
+                details: serde_json::Map::new(),
+            })
+        })
+    });
+}
+
+criterion_group!(benches, codec, signing, core_generate);
 criterion_main!(benches);

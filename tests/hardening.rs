@@ -316,3 +316,49 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
     }
     eprintln!("after 3 SIGKILL trials: {live_checked} live tokens refreshed, {revoked_checked} revocations held");
 }
+
+/// sled's `flush_async` could leave callers waiting forever under concurrent durable writes
+/// (seen in the benchmark: every later login hung). Thousands of concurrent flushed writes
+/// must all complete, and a later one too.
+#[actix_web::test]
+async fn concurrent_durable_writes_never_hang() {
+    let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
+    let url = server.url().to_string();
+    let body = serde_json::json!({"loginId": "admin@vlsim.test", "password": "password",
+        "applicationId": "20000000-0000-4000-8000-000000000001"});
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (url, body) = (url.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = reqwest::Client::builder().no_proxy().build().unwrap();
+            for _ in 0..40 {
+                let res = c
+                    .post(format!("{url}/api/login"))
+                    .header("Authorization", "vlsim-api-key")
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status().as_u16(), 200);
+            }
+        }));
+    }
+    let all = futures_util::future::join_all(tasks);
+    tokio::time::timeout(Duration::from_secs(120), all)
+        .await
+        .expect("1280 flushed logins finished");
+    let res = tokio::time::timeout(
+        Duration::from_secs(10),
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(format!("{url}/api/session"))
+            .basic_auth("administrator@vsphere.local", Some("VMware1!"))
+            .send(),
+    )
+    .await
+    .expect("a session after the storm is not stuck behind a flush")
+    .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+}

@@ -99,8 +99,18 @@ impl Store {
 
     /// Durably writes everything written so far. Called before acknowledging writes a
     /// client may rely on after a crash.
+    ///
+    /// sled's own `flush_async` can leave concurrent callers waiting forever (sled issues
+    /// #1241 and #1308: seen here under a login storm), so the blocking flush runs on the
+    /// blocking pool instead. Concurrent flushes group naturally: each makes everything
+    /// written so far stable, and a flush that finds it already stable returns at once.
     pub async fn flush(&self) -> StoreResult<()> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| {
+                StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}")))
+            })??;
         Ok(())
     }
 
@@ -171,6 +181,69 @@ impl Store {
     }
 }
 
+/// One step of an atomic change across relations (see [`Store::transact`]).
+pub struct Op {
+    tree: sled::Tree,
+    key: Vec<u8>,
+    kind: OpKind,
+}
+
+enum OpKind {
+    Put(Vec<u8>),
+    Remove,
+    /// Precondition: the key holds exactly these bytes, or the whole change is refused.
+    Expect(Vec<u8>),
+}
+
+impl Store {
+    /// Applies `ops` all-or-nothing, across relations and across a crash: preconditions
+    /// (`Table::expect`) are checked first, and if one fails nothing is written and the
+    /// result is `false`. Concurrent transactions are serialised by sled, so of two that
+    /// expect the same value only one succeeds.
+    pub fn transact(&self, ops: &[Op]) -> StoreResult<bool> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+        let mut trees: Vec<sled::Tree> = Vec::new();
+        let mut slots = Vec::with_capacity(ops.len());
+        for op in ops {
+            let slot = match trees.iter().position(|t| t.name() == op.tree.name()) {
+                Some(i) => i,
+                None => {
+                    trees.push(op.tree.clone());
+                    trees.len() - 1
+                }
+            };
+            slots.push(slot);
+        }
+        let outcome = trees.as_slice().transaction(|txs| {
+            for (op, slot) in ops.iter().zip(&slots) {
+                if let (OpKind::Expect(want), Some(tx)) = (&op.kind, txs.get(*slot)) {
+                    if tx.get(op.key.as_slice())?.as_deref() != Some(want.as_slice()) {
+                        return Err(ConflictableTransactionError::Abort(()));
+                    }
+                }
+            }
+            for (op, slot) in ops.iter().zip(&slots) {
+                let Some(tx) = txs.get(*slot) else { continue };
+                match &op.kind {
+                    OpKind::Put(v) => {
+                        tx.insert(op.key.as_slice(), v.as_slice())?;
+                    }
+                    OpKind::Remove => {
+                        tx.remove(op.key.as_slice())?;
+                    }
+                    OpKind::Expect(_) => {}
+                }
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(TransactionError::Abort(())) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        }
+    }
+}
+
 /// One relation: a sled tree whose values are JSON-encoded `T`.
 pub struct Table<T> {
     tree: sled::Tree,
@@ -200,6 +273,33 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
         serde_json::to_vec(value).map_err(|e| StoreError::Encode {
             relation: self.name.to_string(),
             message: e.to_string(),
+        })
+    }
+
+    /// A put, for [`Store::transact`].
+    pub fn put_op(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<Op> {
+        Ok(Op {
+            tree: self.tree.clone(),
+            key: key.as_ref().to_vec(),
+            kind: OpKind::Put(self.encode(value)?),
+        })
+    }
+
+    /// A removal, for [`Store::transact`].
+    pub fn remove_op(&self, key: impl AsRef<[u8]>) -> Op {
+        Op {
+            tree: self.tree.clone(),
+            key: key.as_ref().to_vec(),
+            kind: OpKind::Remove,
+        }
+    }
+
+    /// A precondition (the record is still exactly `value`), for [`Store::transact`].
+    pub fn expect_op(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<Op> {
+        Ok(Op {
+            tree: self.tree.clone(),
+            key: key.as_ref().to_vec(),
+            kind: OpKind::Expect(self.encode(value)?),
         })
     }
 

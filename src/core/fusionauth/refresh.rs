@@ -132,12 +132,16 @@ impl Core {
             device,
         };
         let fa = &self.fusionauth;
-        fa.refresh_tokens.put(&record.token_hash, &record)?;
-        fa.refresh_ids.put(&record.id, &record.token_hash)?;
-        fa.refresh_by_user.put(
-            user_index_key(&record.user_id, &record.id),
-            &record.token_hash,
-        )?;
+        // The token and its two indexes land together or not at all, even across a crash:
+        // a token missing from the by-user index would escape a revoke-by-user.
+        self.store.transact(&[
+            fa.refresh_tokens.put_op(&record.token_hash, &record)?,
+            fa.refresh_ids.put_op(&record.id, &record.token_hash)?,
+            fa.refresh_by_user.put_op(
+                user_index_key(&record.user_id, &record.id),
+                &record.token_hash,
+            )?,
+        ])?;
         Ok(IssuedRefresh {
             token,
             id: record.id.clone(),
@@ -252,14 +256,20 @@ impl Core {
             UsagePolicy::OneTimeUse => {
                 let fresh = crate::core::random_token(REFRESH_TOKEN_BYTES);
                 next.token_hash = sha256_hex(&fresh);
-                // The atomic take: exactly one concurrent caller removes the old value.
-                if !fa.refresh_tokens.remove_if_unchanged(&hash, &record)? {
+                // The atomic take and rotation: exactly one concurrent caller finds the old
+                // value still in place; the old value goes and the new one with its
+                // indexes arrives in one transaction.
+                let rotated = self.store.transact(&[
+                    fa.refresh_tokens.expect_op(&hash, &record)?,
+                    fa.refresh_tokens.remove_op(&hash),
+                    fa.refresh_tokens.put_op(&next.token_hash, &next)?,
+                    fa.refresh_ids.put_op(&next.id, &next.token_hash)?,
+                    fa.refresh_by_user
+                        .put_op(user_index_key(&next.user_id, &next.id), &next.token_hash)?,
+                ])?;
+                if !rotated {
                     return Err(invalid_refresh());
                 }
-                fa.refresh_tokens.put(&next.token_hash, &next)?;
-                fa.refresh_ids.put(&next.id, &next.token_hash)?;
-                fa.refresh_by_user
-                    .put(user_index_key(&next.user_id, &next.id), &next.token_hash)?;
                 fresh
             }
             UsagePolicy::Reusable => {
