@@ -65,6 +65,12 @@ fn signing(c: &mut Criterion) {
     c.bench_function("jwt_mint_rs256", |b| {
         b.iter(|| vlsim::core::tokens::mint(&rsa, black_box(&claims)))
     });
+    let token = vlsim::core::tokens::mint(&rsa, &claims).unwrap_or_default();
+    let ring = vlsim::core::keys::KeyRing::new(vec![rsa]);
+    let expect = vlsim::core::tokens::Expectations::default();
+    c.bench_function("jwt_verify_rs256", |b| {
+        b.iter(|| vlsim::core::tokens::verify(&ring, black_box(&token), 1_700_000_000, &expect))
+    });
 }
 
 /// The whole core operation behind JwtToken_Generate (session check, privilege, mint,

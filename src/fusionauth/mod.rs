@@ -87,14 +87,19 @@ impl Body {
         let bytes = crate::http::read_body(req, payload, state.config.body_limit)
             .await
             .map_err(|e| FaError::general("[invalid]", e.to_string()))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self::default());
-        }
         let is_form = req
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        Self::from_bytes(&bytes, is_form)
+    }
+
+    /// Parses a body already read: a JSON object, or (for a form content type) form pairs.
+    pub fn from_bytes(bytes: &[u8], is_form: bool) -> FaResult<Self> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
         // curl -d labels JSON as a form; a body that opens like JSON is read as JSON.
         let looks_like_json = bytes
             .iter()
@@ -102,7 +107,7 @@ impl Body {
             .is_some_and(|b| *b == b'{' || *b == b'[');
         if is_form && !looks_like_json {
             let pairs = web::Query::<Vec<(String, String)>>::from_query(&String::from_utf8_lossy(
-                &bytes,
+                bytes,
             ))
             .map_err(|e| FaError::general("[invalid]", format!("Unreadable form body: {e}")))?;
             return Ok(Self(
@@ -113,7 +118,7 @@ impl Body {
                     .collect(),
             ));
         }
-        match serde_json::from_slice::<Value>(&bytes) {
+        match serde_json::from_slice::<Value>(bytes) {
             Ok(Value::Object(map)) => Ok(Self(map)),
             Ok(_) => Err(invalid_json(
                 "Invalid JSON in the request body: expected a JSON object.",

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Start-up time (spawn → first 200 from /_vlsim/health, on a fresh and on a warm data dir)
+# and idle resident memory of the release binary. Prints figures; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x target/release/vlsim ] || cargo build --release --locked --bin vlsim
+BIN=$PWD/target/release/vlsim
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+measure() { # data dir → prints ms to healthy, leaves PID
+  local dir=$1 start now url=""
+  start=$(date +%s%N)
+  VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" > "$WORK/url" 2>/dev/null &
+  PID=$!
+  while :; do
+    if [ -z "$url" ] && [ -s "$WORK/url" ]; then url=$(sed 's/^vlsim listening on //' "$WORK/url"); fi
+    if [ -n "$url" ] && curl -sf -o /dev/null "$url/_vlsim/health"; then break; fi
+    sleep 0.001
+  done
+  now=$(date +%s%N)
+  echo $(( (now - start) / 1000000 ))
+}
+fresh=$(measure "$WORK/data"); sleep 1
+rss=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+kill -TERM $PID; wait $PID || true
+warm=$(measure "$WORK/data"); kill -TERM $PID; wait $PID || true
+echo "start to healthy: ${fresh} ms (fresh data dir: fixtures loaded, keys parsed), ${warm} ms (existing data dir)"
+echo "idle RSS: $((rss / 1024)) MiB"
