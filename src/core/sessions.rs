@@ -82,8 +82,14 @@ impl Core {
         // Idle timeouts are minutes long: a write per second per session is precise enough
         // and keeps a busy session from costing a store write on every call.
         if now - session.last_access_ms >= TOUCH_GRANULARITY_MS {
+            let before = session.clone();
             session.last_access_ms = now;
-            self.sessions.put(id, &session)?;
+            // Only if unchanged: a touch racing a logout must not bring the session back.
+            if !self.sessions.replace_if_unchanged(id, &before, &session)?
+                && self.sessions.get(id)?.is_none()
+            {
+                return Err(not_authenticated());
+            }
         }
         Ok(session)
     }

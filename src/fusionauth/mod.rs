@@ -106,10 +106,11 @@ impl Body {
             .find(|b| !b.is_ascii_whitespace())
             .is_some_and(|b| *b == b'{' || *b == b'[');
         if is_form && !looks_like_json {
-            let pairs = web::Query::<Vec<(String, String)>>::from_query(&String::from_utf8_lossy(
-                bytes,
-            ))
-            .map_err(|e| FaError::general("[invalid]", format!("Unreadable form body: {e}")))?;
+            let pairs =
+                web::Query::<Vec<(String, String)>>::from_query(&String::from_utf8_lossy(bytes))
+                    .map_err(|e| {
+                        FaError::general("[invalid]", format!("Unreadable form body: {e}"))
+                    })?;
             return Ok(Self(
                 pairs
                     .into_inner()

@@ -305,7 +305,7 @@ impl Core {
 
     /// The key that signs when nothing else is configured: the Horizon signing key (the
     /// default RSA key).
-    pub(crate) fn fa_default_key(&self) -> String {
+    pub fn fa_default_key(&self) -> String {
         self.horizon_settings().signing_key.clone()
     }
 

@@ -101,7 +101,7 @@ fn user_index_key(user_id: &str, token_id: &str) -> String {
     format!("{user_id}/{token_id}")
 }
 
-pub(crate) struct NewRefresh<'a> {
+pub struct NewRefresh<'a> {
     pub user: &'a User,
     pub application_id: &'a str,
     pub policy: &'a JwtPolicy,
@@ -113,7 +113,7 @@ pub(crate) struct NewRefresh<'a> {
 
 impl Core {
     /// Creates and stores a refresh token (not flushed: the caller flushes before answering).
-    pub(crate) fn fa_new_refresh(&self, new: NewRefresh<'_>) -> CoreResult<IssuedRefresh> {
+    pub fn fa_new_refresh(&self, new: NewRefresh<'_>) -> CoreResult<IssuedRefresh> {
         let now = self.clock.now_ms();
         let token = crate::core::random_token(REFRESH_TOKEN_BYTES);
         let start = new.start_instant.unwrap_or(now);
@@ -153,7 +153,7 @@ impl Core {
     }
 
     /// A live (unexpired) refresh token by its value.
-    pub(crate) fn fa_refresh_by_value(&self, token: &str) -> CoreResult<Option<RefreshToken>> {
+    pub fn fa_refresh_by_value(&self, token: &str) -> CoreResult<Option<RefreshToken>> {
         let record = self
             .fusionauth
             .refresh_tokens
@@ -459,15 +459,35 @@ impl Core {
                 return Err(not_found());
             }
         }
-        let mut revoked = Vec::new();
+        let fa = &self.fusionauth;
+        let mut revoked: Vec<String> = Vec::new();
+        // Remove whatever is stored now (a concurrent refresh may have touched the record:
+        // it is revoked all the same).
         for r in &victims {
-            if self
-                .fusionauth
-                .refresh_tokens
-                .remove_if_unchanged(&r.token_hash, r)?
-            {
-                self.fa_drop_indexes(r)?;
-                revoked.push(r.id.clone());
+            if let Some(removed) = fa.refresh_tokens.remove(&r.token_hash)? {
+                self.fa_drop_indexes(&removed)?;
+                revoked.push(removed.id.clone());
+            }
+        }
+        // A OneTimeUse rotation that committed before the removal above left a successor
+        // under the same id; take those too, until none is left (a rotation cannot commit
+        // after its predecessor is gone, so this ends).
+        for _ in 0..16 {
+            let mut found = false;
+            for r in &victims {
+                let Some(hash) = fa.refresh_ids.get(&r.id)? else {
+                    continue;
+                };
+                if let Some(removed) = fa.refresh_tokens.remove(&hash)? {
+                    self.fa_drop_indexes(&removed)?;
+                    if !revoked.contains(&removed.id) {
+                        revoked.push(removed.id.clone());
+                    }
+                    found = true;
+                }
+            }
+            if !found {
+                break;
             }
         }
         if single && revoked.is_empty() {
