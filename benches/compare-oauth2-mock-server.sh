@@ -21,11 +21,12 @@ await server.issuer.keys.generate("RS256");
 await server.start(0, "127.0.0.1");
 console.log(`PEER ${server.issuer.url}`);
 JS
-(cd "$WORK" && node peer.mjs > "$WORK/peer.out" 2>&1 &)
+node "$WORK/peer.mjs" > "$WORK/peer.out" 2>&1 < /dev/null &
 for _ in $(seq 100); do grep -q '^PEER' "$WORK/peer.out" 2>/dev/null && break; sleep 0.1; done
-PEER=$(sed -n 's/^PEER //p' "$WORK/peer.out")
+PEER=$(sed -n 's/^PEER //p' "$WORK/peer.out" | sed 's/localhost/127.0.0.1/')
+[ -n "$PEER" ] || { echo "oauth2-mock-server did not start: $(cat "$WORK/peer.out")" >&2; exit 1; }
 
-VLSIM_LOG=warn target/release/vlsim serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --journal-size 0 > "$WORK/vlsim.out" 2>/dev/null &
+VLSIM_LOG=warn target/release/vlsim serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --journal-size 0 > "$WORK/vlsim.out" 2>/dev/null < /dev/null &
 for _ in $(seq 100); do [ -s "$WORK/vlsim.out" ] && break; sleep 0.05; done
 URL=$(sed 's/^vlsim listening on //' "$WORK/vlsim.out")
 

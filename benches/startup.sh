@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 BIN=$PWD/target/release/vlsim
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-measure() { # data dir → prints ms to healthy, leaves PID
+measure() { # data dir → sets MS (ms to healthy) and PID
   local dir=$1 start now url=""
   start=$(date +%s%N)
+  : > "$WORK/url"
   VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" > "$WORK/url" 2>/dev/null &
   PID=$!
   while :; do
@@ -18,11 +19,11 @@ measure() { # data dir → prints ms to healthy, leaves PID
     sleep 0.001
   done
   now=$(date +%s%N)
-  echo $(( (now - start) / 1000000 ))
+  MS=$(( (now - start) / 1000000 ))
 }
-fresh=$(measure "$WORK/data"); sleep 1
+measure "$WORK/data"; fresh=$MS; sleep 1
 rss=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
 kill -TERM $PID; wait $PID || true
-warm=$(measure "$WORK/data"); kill -TERM $PID; wait $PID || true
+measure "$WORK/data"; warm=$MS; kill -TERM $PID; wait $PID || true
 echo "start to healthy: ${fresh} ms (fresh data dir: fixtures loaded, keys parsed), ${warm} ms (existing data dir)"
 echo "idle RSS: $((rss / 1024)) MiB"

@@ -42,6 +42,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Every relation's raw records: (tree name, [(key, value)]).
 pub type Dump = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
 
+/// sled page-cache budget.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -61,6 +64,9 @@ impl Store {
         let db = sled::Config::new()
             .path(&path)
             .mode(sled::Mode::HighThroughput)
+            // sled's default page cache is 1 GiB; a test double should stay small. Lookups
+            // stay fast well past a million refresh tokens with this (benches/refresh_scale).
+            .cache_capacity(CACHE_BYTES)
             .open()
             .map_err(|e| match &e {
                 sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
