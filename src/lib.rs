@@ -66,6 +66,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: std::path::PathBuf,
@@ -159,7 +161,10 @@ impl Application {
                 .configure(fusionauth::configure)
                 .configure(vcenter::configure)
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(10)
+        // Signals are the binary's business (main installs its handlers before announcing
+        // the URL, so a SIGTERM right after the line is never lost); tests stop via handle().
+        .disable_signals();
         if let Some(n) = workers {
             server = server.workers(n);
         }

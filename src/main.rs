@@ -166,6 +166,21 @@ fn serve(overrides: &Overrides) -> ExitCode {
             "vCenter: {url}/api/session, {url}/api/vcenter/authentication/token, JSON-RPC {url}/api, {url}/openidconnect/vsphere.local/.well-known/openid-configuration"
         );
         tracing::info!("admin: {url}/_vlsim/health, {url}/_vlsim/openapi.json");
+        // Handlers first: a client that sends SIGTERM as soon as it reads the line below
+        // must get a graceful stop, not a lost signal.
+        let handle = app.handle();
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(vlsim::StartError::Signals)?;
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(vlsim::StartError::Signals)?;
+        actix_web::rt::spawn(async move {
+            let which = tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = interrupt.recv() => "SIGINT",
+            };
+            tracing::info!("{which}: finishing in-flight requests, then flushing the data dir");
+            handle.stop(true).await;
+        });
         let mut stdout = std::io::stdout().lock();
         // The one line scripts wait for; flushed so pipes see it at once.
         let _ = writeln!(stdout, "vlsim listening on {url}");

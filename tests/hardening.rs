@@ -362,3 +362,20 @@ async fn concurrent_durable_writes_never_hang() {
     .unwrap();
     assert_eq!(res.status().as_u16(), 201);
 }
+
+/// The run contract: SIGTERM or SIGINT sent the moment the `listening` line appears stops
+/// the server gracefully with exit code 0, and state written before it is kept.
+#[actix_web::test]
+async fn signal_right_after_the_listening_line_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    for signal in ["-TERM", "-INT", "-TERM"] {
+        let mut server = start_binary(dir.path());
+        let status = Command::new("kill")
+            .args([signal, &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = server.child.wait().unwrap();
+        assert_eq!(exit.code(), Some(0), "{signal}: {exit:?}");
+    }
+}
