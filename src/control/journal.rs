@@ -1,4 +1,4 @@
-//! A bounded journal of recent requests and responses (secrets redacted), newest first.
+//! A bounded journal of recent requests and responses (secrets redacted when read), newest first.
 //! Bounded so memory stays flat under load; size 0 disables it.
 
 use serde::Serialize;
@@ -113,17 +113,28 @@ impl Journal {
             })
             .filter(|e| filter.status.is_none_or(|s| e.status == s))
             .take(filter.limit.max(1))
-            .cloned()
+            .map(Entry::redacted)
             .collect()
     }
 }
 
-/// A body excerpt, redacted and cut at a character boundary.
+impl Entry {
+    /// A copy fit to show: bodies pass through the redactor. Bodies are kept raw in the
+    /// ring and redacted when read, so the request path pays only for a copy of the
+    /// excerpt, not for the regexes (reads of the journal are rare, requests are not).
+    fn redacted(&self) -> Entry {
+        let mut e = self.clone();
+        e.request.body = super::redact::redact_body(&e.request.body);
+        e.response.body = super::redact::redact_body(&e.response.body);
+        e
+    }
+}
+
+/// A body excerpt (not yet redacted: see [`Entry::redacted`]), cut at `BODY_EXCERPT` bytes.
 pub fn excerpt(bytes: &[u8]) -> (String, bool) {
     let truncated = bytes.len() > BODY_EXCERPT;
     let cut = bytes.get(..BODY_EXCERPT).unwrap_or(bytes);
-    let text = String::from_utf8_lossy(cut);
-    (super::redact::redact_body(&text), truncated)
+    (String::from_utf8_lossy(cut).into_owned(), truncated)
 }
 
 #[cfg(test)]
