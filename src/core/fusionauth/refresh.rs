@@ -356,14 +356,21 @@ impl Core {
     fn fa_tokens_of(&self, user_id: &str) -> CoreResult<Vec<RefreshToken>> {
         let now = self.clock.now_ms();
         let mut out = Vec::new();
-        for (_, hash) in self
-            .fusionauth
-            .refresh_by_user
-            .scan_prefix(format!("{user_id}/"))?
-        {
-            if let Some(r) = self.fusionauth.refresh_tokens.get(&hash)? {
-                if r.expiration_instant > now {
-                    out.push(r);
+        let fa = &self.fusionauth;
+        for (key, first) in fa.refresh_by_user.scan_prefix(format!("{user_id}/"))? {
+            // A OneTimeUse rotation may swap the token between reading the index and reading
+            // the record (it replaces both atomically): follow the index to the new value.
+            let mut hash = first;
+            for _ in 0..8 {
+                if let Some(r) = fa.refresh_tokens.get(&hash)? {
+                    if r.expiration_instant > now {
+                        out.push(r);
+                    }
+                    break;
+                }
+                match fa.refresh_by_user.get(&key)? {
+                    Some(current) if current != hash => hash = current,
+                    _ => break,
                 }
             }
         }
@@ -469,24 +476,34 @@ impl Core {
                 revoked.push(removed.id.clone());
             }
         }
-        // A OneTimeUse rotation that committed before the removal above left a successor
-        // under the same id; take those too, until none is left (a rotation cannot commit
-        // after its predecessor is gone, so this ends).
-        for _ in 0..16 {
-            let mut found = false;
+        // A OneTimeUse rotation that committed before a removal above left a successor
+        // under the same id; take those too, until no id points at a live token. A rotation
+        // needs its predecessor in place, so once the current value is gone the chain ends.
+        for _ in 0..32 {
+            let mut pending = false;
             for r in &victims {
                 let Some(hash) = fa.refresh_ids.get(&r.id)? else {
                     continue;
                 };
-                if let Some(removed) = fa.refresh_tokens.remove(&hash)? {
-                    self.fa_drop_indexes(&removed)?;
-                    if !revoked.contains(&removed.id) {
-                        revoked.push(removed.id.clone());
+                match fa.refresh_tokens.remove(&hash)? {
+                    Some(removed) => {
+                        self.fa_drop_indexes(&removed)?;
+                        if !revoked.contains(&removed.id) {
+                            revoked.push(removed.id.clone());
+                        }
+                        pending = true;
                     }
-                    found = true;
+                    // Swapped by a rotation between the two reads: look again.
+                    None if fa.refresh_ids.get(&r.id)?.is_some_and(|now| now != hash) => {
+                        pending = true;
+                    }
+                    // A dangling index entry: clear it.
+                    None => {
+                        fa.refresh_ids.remove_if_unchanged(&r.id, &hash)?;
+                    }
                 }
             }
-            if !found {
+            if !pending {
                 break;
             }
         }
