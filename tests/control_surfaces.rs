@@ -8,25 +8,6 @@ use common::*;
 use serde_json::{json, Value};
 use vlsim::testkit::Vlsim;
 
-const API_KEY: &str = "vlsim-api-key";
-const APP: &str = "20000000-0000-4000-8000-000000000001";
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn fa_login(url: &str) -> Value {
-    let res = http()
-        .post(format!("{url}/api/login"))
-        .header("Authorization", API_KEY)
-        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": APP}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.json().await.unwrap()
-}
-
 async fn fa_validate(url: &str, token: &str) -> u16 {
     http()
         .get(format!("{url}/api/jwt/validate"))
@@ -47,17 +28,6 @@ async fn fa_refresh(url: &str, refresh_token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-async fn vc_session(url: &str) -> String {
-    let res = http()
-        .post(format!("{url}/api/session"))
-        .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 201);
-    res.json().await.unwrap()
 }
 
 async fn vc_session_status(url: &str, id: &str) -> u16 {
@@ -89,7 +59,7 @@ async fn clock_advance_expires_tokens_and_sessions_on_every_surface() {
     let admin = logged_in(url, "administrator").await;
     let (soap_token, _) = generate(&admin, url, Some("<validityTime>5</validityTime>")).await;
     // FusionAuth: an access token (TTL 3600 s) and a refresh token (43200 min)
-    let login = fa_login(url).await;
+    let login = fa_login(url, FA_APP).await;
     let access = login["token"].as_str().unwrap().to_string();
     let refresh = login["refreshToken"].as_str().unwrap().to_string();
     // vCenter: a session (idle timeout 1800 s)
@@ -165,8 +135,8 @@ async fn fault_rules_reach_rest_and_json_rpc_operations() {
     .await;
     let res = http()
         .post(format!("{url}/api/login"))
-        .header("Authorization", API_KEY)
-        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": APP}))
+        .header("Authorization", FA_API_KEY)
+        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": FA_APP}))
         .send()
         .await
         .unwrap();
@@ -176,7 +146,7 @@ async fn fault_rules_reach_rest_and_json_rpc_operations() {
         .as_str()
         .unwrap()
         .contains("Injected"));
-    fa_login(url).await; // max_count 1: the next call goes through
+    fa_login(url, FA_APP).await; // max_count 1: the next call goes through
 
     add(
         json!({"surface": "vcenter", "operation": "POST /api/vcenter/authentication/token",
@@ -254,7 +224,7 @@ async fn fault_rules_reach_rest_and_json_rpc_operations() {
 async fn reset_clears_every_surface_and_about_lists_them() {
     let server = Vlsim::start().await;
     let url = server.url();
-    let login = fa_login(url).await;
+    let login = fa_login(url, FA_APP).await;
     let sid = vc_session(url).await;
     let state: Value = http()
         .get(format!("{url}/_vlsim/state"))
@@ -281,7 +251,7 @@ async fn reset_clears_every_surface_and_about_lists_them() {
         200
     );
     assert_eq!(vc_session_status(url, &sid).await, 401);
-    fa_login(url).await; // fixtures are back
+    fa_login(url, FA_APP).await; // fixtures are back
     let about: Value = http()
         .get(format!("{url}/_vlsim/about"))
         .send()

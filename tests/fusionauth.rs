@@ -4,6 +4,7 @@ mod common;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use common::http;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
@@ -26,10 +27,6 @@ const OTHER_KEY: &str = "vlsim-other-tenant-key";
 const EXTERNAL_SECRET: &str = "vlsim-external-secret";
 
 /// A client without a cookie jar, so cookies are only what a test sends.
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
 struct Reply {
     status: u16,
     headers: reqwest::header::HeaderMap,

@@ -4,12 +4,10 @@
 
 mod common;
 
+use common::http;
+
 use serde_json::Value;
 use vlsim::testkit::Vlsim;
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

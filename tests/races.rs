@@ -9,28 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use vlsim::testkit::Vlsim;
 
-const API_KEY: &str = "vlsim-api-key";
-const REUSABLE_APP: &str = "20000000-0000-4000-8000-000000000001";
 const ONE_TIME_APP: &str = "20000000-0000-4000-8000-000000000002";
 const ADMIN_USER: &str = "30000000-0000-4000-8000-000000000001";
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn login(url: &str, app: &str) -> String {
-    let body: Value = http()
-        .post(format!("{url}/api/login"))
-        .header("Authorization", API_KEY)
-        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": app}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["refreshToken"].as_str().unwrap().to_string()
-}
 
 /// (status, the new refresh token if one came back)
 async fn refresh(c: &reqwest::Client, url: &str, token: &str) -> (u16, Option<String>) {
@@ -50,7 +30,10 @@ async fn an_acknowledged_revoke_beats_concurrent_refreshes() {
     let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
     let url = server.url().to_string();
     for _ in 0..15 {
-        let token = login(&url, REUSABLE_APP).await;
+        let token = fa_login(&url, FA_APP).await["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let mut hammer = Vec::new();
         for _ in 0..6 {
@@ -65,7 +48,7 @@ async fn an_acknowledged_revoke_beats_concurrent_refreshes() {
         let res = http()
             .delete(format!("{url}/api/jwt/refresh"))
             .query(&[("token", token.as_str())])
-            .header("Authorization", API_KEY)
+            .header("Authorization", FA_API_KEY)
             .send()
             .await
             .unwrap();
@@ -91,7 +74,10 @@ async fn revoke_by_user_catches_one_time_use_rotations_in_flight() {
     let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
     let url = server.url().to_string();
     for _ in 0..15 {
-        let first = login(&url, ONE_TIME_APP).await;
+        let first = fa_login(&url, ONE_TIME_APP).await["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let latest = Arc::new(std::sync::Mutex::new(first));
         let chain = {
@@ -111,7 +97,7 @@ async fn revoke_by_user_catches_one_time_use_rotations_in_flight() {
         let res = http()
             .delete(format!("{url}/api/jwt/refresh"))
             .query(&[("userId", ADMIN_USER), ("applicationId", ONE_TIME_APP)])
-            .header("Authorization", API_KEY)
+            .header("Authorization", FA_API_KEY)
             .send()
             .await
             .unwrap();
@@ -127,7 +113,7 @@ async fn revoke_by_user_catches_one_time_use_rotations_in_flight() {
         let listed: Value = http()
             .get(format!("{url}/api/jwt/refresh"))
             .query(&[("userId", ADMIN_USER)])
-            .header("Authorization", API_KEY)
+            .header("Authorization", FA_API_KEY)
             .send()
             .await
             .unwrap()

@@ -18,10 +18,6 @@ fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
 /// Claims every surface would accept if the signature were good: a Horizon subject from
 /// the Horizon issuer (trusted by validate and by the vCenter exchange).
 fn good_claims(now: i64) -> Value {
@@ -139,15 +135,7 @@ async fn forged_tokens_are_refused_on_every_surface() {
         good_claims(now).as_object().unwrap(),
     )
     .unwrap();
-    let sid: String = http()
-        .post(format!("{url}/api/session"))
-        .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sid = vc_session(url).await;
 
     let soap =
         |token: String| async move { call(&client(), url, &login_by_token_xml(&token)).await };

@@ -13,6 +13,40 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A client without a cookie store or proxies (each request says who it is).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+pub const FA_API_KEY: &str = "vlsim-api-key";
+/// FusionAuth application "vlsim" (Reusable refresh tokens).
+pub const FA_APP: &str = "20000000-0000-4000-8000-000000000001";
+
+/// Logs admin@vlsim.test in to `app` with the superuser key; asserts 200, returns the body.
+pub async fn fa_login(url: &str, app: &str) -> serde_json::Value {
+    let res = http()
+        .post(format!("{url}/api/login"))
+        .header("Authorization", FA_API_KEY)
+        .json(&serde_json::json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": app}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.json().await.unwrap()
+}
+
+/// A vCenter session for the default user (Basic auth); asserts 201, returns its id.
+pub async fn vc_session(url: &str) -> String {
+    let res = http()
+        .post(format!("{url}/api/session"))
+        .basic_auth("administrator@vsphere.local", Some("VMware1!"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    res.json().await.unwrap()
+}
+
 pub fn envelope(body: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
