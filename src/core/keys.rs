@@ -1,12 +1,13 @@
 //! The key ring: every signing key vlsim holds, parsed once at start (and on reset), with
 //! the public forms clients ask for (PEM SPKI, JWK). Keys are looked up by id (`kid`).
 
+use crate::core::crypto::AsymmetricKey;
 use crate::core::error::{CoreError, CoreResult};
 use crate::fixtures::KeyMaterial;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
-use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
@@ -24,6 +25,9 @@ pub struct SigningKey {
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
     pub decoding: DecodingKey,
+    /// The parsed RS256/ES256 key that mints and verifies (`None` for HMAC keys, which go
+    /// through jsonwebtoken).
+    pub asymmetric: Option<AsymmetricKey>,
     /// PEM SPKI public key; `None` for HMAC keys, whose secret is never published.
     pub public_pem: Option<String>,
     /// Public JWK; `None` for HMAC keys.
@@ -91,7 +95,7 @@ impl SigningKey {
     pub fn from_material(m: &KeyMaterial) -> CoreResult<Self> {
         let algorithm = parse_algorithm(&m.algorithm)?;
         let id = m.id.as_str();
-        let (encoding, decoding, public_pem, jwk) = match algorithm {
+        let (encoding, decoding, asymmetric, public_pem, jwk) = match algorithm {
             Algorithm::RS256 => {
                 let pem = m
                     .private_pem
@@ -110,9 +114,19 @@ impl SigningKey {
                 let public_pem = public
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| key_error(id, e))?;
+                let private_der = pem_der(pem).ok_or_else(|| key_error(id, "unreadable PEM"))?;
+                let public_der = public.to_pkcs1_der().map_err(|e| key_error(id, e))?;
+                let asymmetric = AsymmetricKey::rsa(id, &private_der, public_der.as_bytes())
+                    .map_err(|e| key_error(id, e))?;
                 let jwk =
                     json!({"kty": "RSA", "kid": id, "use": "sig", "alg": "RS256", "n": n, "e": e});
-                (encoding, decoding, Some(public_pem), Some(jwk))
+                (
+                    encoding,
+                    decoding,
+                    Some(asymmetric),
+                    Some(public_pem),
+                    Some(jwk),
+                )
             }
             Algorithm::ES256 => {
                 let pem = m
@@ -135,12 +149,15 @@ impl SigningKey {
                     EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| key_error(id, e))?;
                 let decoding =
                     DecodingKey::from_ec_components(&x, &y).map_err(|e| key_error(id, e))?;
+                let asymmetric =
+                    AsymmetricKey::ec(id, &der, point).map_err(|e| key_error(id, e))?;
                 let mut spki = P256_SPKI_PREFIX.to_vec();
                 spki.extend_from_slice(point);
                 let jwk = json!({"kty": "EC", "kid": id, "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y});
                 (
                     encoding,
                     decoding,
+                    Some(asymmetric),
                     Some(pem_wrap("PUBLIC KEY", &spki)),
                     Some(jwk),
                 )
@@ -159,6 +176,7 @@ impl SigningKey {
                     DecodingKey::from_secret(&secret),
                     None,
                     None,
+                    None,
                 )
             }
         };
@@ -168,6 +186,7 @@ impl SigningKey {
             algorithm,
             encoding,
             decoding,
+            asymmetric,
             public_pem,
             jwk,
             material: m.clone(),

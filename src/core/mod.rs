@@ -30,7 +30,7 @@ use std::sync::{Arc, RwLock};
 const META_INITIALISED: &str = "initialised";
 const META_HORIZON: &str = "horizon";
 
-/// Selects aws-lc-rs (with cached parsed keys, see [`crypto`]) for jsonwebtoken
+/// Selects aws-lc-rs for what still goes through jsonwebtoken (HMAC keys; see [`crypto`])
 /// explicitly; idempotent.
 pub fn install_crypto_provider() {
     // Err means a provider is already installed, which is what we want.

@@ -2,6 +2,7 @@
 //! choosing a key: the key fixes the algorithm (no `alg: none`, no RS/HS confusion), `jku`
 //! and `x5u` are ignored, and time claims are checked against the server's clock.
 
+use crate::core::crypto::JwsError;
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::keys::{KeyRing, SigningKey};
 use jsonwebtoken::{Algorithm, Header, Validation};
@@ -13,6 +14,13 @@ pub type Claims = Map<String, Value>;
 
 /// Signs `claims` with `key`; the header carries the key's algorithm and id.
 pub fn mint(key: &SigningKey, claims: &Claims) -> CoreResult<String> {
+    if let Some(asymmetric) = &key.asymmetric {
+        let payload = serde_json::to_vec(claims)
+            .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
+        return asymmetric
+            .sign_jws(&payload)
+            .map_err(|e| CoreError::Internal(format!("signing with key {}: {e}", key.id)));
+    }
     let mut header = Header::new(key.algorithm);
     header.kid = Some(key.id.clone());
     header.typ = Some("JWT".into());
@@ -86,6 +94,21 @@ pub fn verify(
                 header.alg, key.algorithm
             ));
             continue;
+        }
+        if let Some(asymmetric) = &key.asymmetric {
+            let claims = match asymmetric.verify_jws(token) {
+                Ok(payload) => serde_json::from_slice::<Claims>(&payload)
+                    .map_err(|_| invalid("the token's claims are not a JSON object"))?,
+                Err(JwsError::Malformed(why)) => {
+                    return Err(invalid(format!("the token is malformed: {why}")))
+                }
+                Err(JwsError::BadSignature) => {
+                    last_error = invalid("the token signature is invalid");
+                    continue;
+                }
+            };
+            check_claims(&claims, now_secs, expect)?;
+            return Ok(Verified { key, claims });
         }
         let mut validation = Validation::new(key.algorithm);
         validation.validate_exp = false;
