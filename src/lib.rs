@@ -219,7 +219,19 @@ impl Application {
     /// Serves until stopped (SIGTERM/Ctrl-C or [`ServerHandle::stop`]), finishing in-flight
     /// requests, then flushes the store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        // Buffered log records (events) reach sled within this interval (see store::Log).
+        let store = self.state.core.store.clone();
+        let drain = actix_web::rt::spawn(async move {
+            let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                if let Err(e) = store.drain_logs() {
+                    tracing::warn!(error = %e, "writing buffered events failed; will retry");
+                }
+            }
+        });
         let result = self.server.await;
+        drain.abort();
         if let Err(e) = self.state.core.store.flush().await {
             tracing::error!(error = %e, "final flush of the data dir failed");
             return Err(std::io::Error::other(e.to_string()));

@@ -53,9 +53,8 @@ pub const MAX_EVENT_PAGE: usize = 1000;
 
 impl Core {
     pub fn record_event(&self, new: NewEvent) -> CoreResult<Event> {
-        let id = self.store.next_id()?;
         let now = self.clock.now_ms();
-        let event = Event {
+        let event = self.events.append(|id| Event {
             id,
             event_type: new.event_type.to_string(),
             severity: new.severity.to_string(),
@@ -66,8 +65,7 @@ impl Core {
             user: new.user,
             message: new.message,
             details: new.details,
-        };
-        self.events.put(id.to_be_bytes(), &event)?;
+        })?;
         tracing::info!(event_type = %event.event_type, user = ?event.user, "{}", event.message);
         Ok(event)
     }

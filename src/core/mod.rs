@@ -16,7 +16,7 @@ pub mod vcenter;
 
 use crate::clock::SharedClock;
 use crate::fixtures::{HorizonSpec, KeyMaterial, World};
-use crate::store::{trees, Store, Table};
+use crate::store::{trees, Log, Store, Table};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 pub use error::{CoreError, CoreResult};
@@ -76,7 +76,7 @@ pub struct Core {
     key_materials: Table<KeyMaterial>,
     horizon_users: Table<HorizonUser>,
     sessions: Table<Session>,
-    events: Table<Event>,
+    events: Log<Event>,
     query_cursors: queries::QueryCursors,
     pub(crate) fusionauth: fusionauth::FusionAuthState,
     vcenter: RwLock<Option<Arc<vcenter::VcenterRuntime>>>,
@@ -95,7 +95,7 @@ impl Core {
             key_materials: store.table(trees::KEYS)?,
             horizon_users: store.table(trees::HORIZON_USERS)?,
             sessions: store.table(trees::SESSIONS)?,
-            events: store.table(trees::EVENTS)?,
+            events: store.log(trees::EVENTS)?,
             query_cursors: queries::QueryCursors::default(),
             fusionauth: fusionauth::FusionAuthState::open(&store)?,
             vcenter: RwLock::new(None),
