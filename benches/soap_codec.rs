@@ -7,6 +7,10 @@ use vlsim::soap::{self, xml::Limits};
 use vlsim::vlsi::types::{to_fragment, JwtTokenInfo};
 use vlsim::vlsi::{Dispatcher, Reply};
 
+// The allocator the binary uses (src/main.rs), so figures match the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header/><soapenv:Body><ns0:JwtToken_Generate xmlns:ns0="urn:vdi"><ns0:_this type="JwtToken">JwtToken</ns0:_this><ns0:spec xsi:type="ns0:JwtTokenGenerationSpec"><ns0:validityTime>60</ns0:validityTime></ns0:spec></ns0:JwtToken_Generate></soapenv:Body></soapenv:Envelope>"#;
 
 fn codec(c: &mut Criterion) {
