@@ -62,10 +62,15 @@ impl FaError {
 }
 
 /// A JSON body with FusionAuth's content type.
-pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type(JSON_CONTENT_TYPE)
-        .body(body.to_string())
+pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type(JSON_CONTENT_TYPE)
+            .body(bytes),
+        Err(e) => HttpResponse::InternalServerError()
+            .content_type(JSON_CONTENT_TYPE)
+            .body(general_errors("[InternalError]", &e.to_string()).to_string()),
+    }
 }
 
 fn field_errors(field: &str, code: &str, message: &str) -> Value {

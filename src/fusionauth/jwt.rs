@@ -18,7 +18,11 @@ pub async fn validate(state: web::Data<AppState>, req: HttpRequest) -> FaResult<
     let scope = auth::tenant_header(core, &req)
         .map_err(|_| FaError::Unauthorized("unusable X-FusionAuth-TenantId".into()))?;
     let claims = core.fa_validate(&token, scope.as_deref())?;
-    Ok(json_response(StatusCode::OK, &json!({ "jwt": claims })))
+    #[derive(serde::Serialize)]
+    struct Validated<'a> {
+        jwt: &'a crate::core::tokens::Claims,
+    }
+    Ok(json_response(StatusCode::OK, &Validated { jwt: &claims }))
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
