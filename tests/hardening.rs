@@ -379,3 +379,48 @@ async fn signal_right_after_the_listening_line_exits_zero() {
         assert_eq!(exit.code(), Some(0), "{signal}: {exit:?}");
     }
 }
+
+/// Events are buffered (store::Log) and no Generate flushes; the drain timer and sled's
+/// write-back still put them on disk, so a SIGKILL a second later loses none.
+#[actix_web::test]
+async fn buffered_events_reach_disk_without_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_binary(dir.path());
+    let c = client();
+    let url = format!("{}/view-vlsi/sdk", server.url);
+    let login = c
+        .post(&url)
+        .body(envelope(&login_xml("administrator", "vmware")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    for _ in 0..3 {
+        let res = c
+            .post(&url)
+            .body(envelope(&generate_xml(None)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.child.kill().unwrap(); // SIGKILL: no shutdown flush
+    server.child.wait().unwrap();
+
+    let mut again = start_binary(dir.path());
+    let events: serde_json::Value = http()
+        .get(format!(
+            "{}/_vlsim/events?type=VLSI_JWT_TOKEN_GENERATED",
+            again.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events["count"], 3, "{events}");
+    again.child.kill().unwrap();
+    again.child.wait().unwrap();
+}
