@@ -101,6 +101,11 @@ fn operation_matches(pattern: &str, operation: &str) -> bool {
 }
 
 impl FaultInjector {
+    /// Whether any rule is set (calls skip naming their operation when none is).
+    pub fn is_empty(&self) -> bool {
+        self.rules.lock().map(|r| r.is_empty()).unwrap_or(true)
+    }
+
     pub fn add(&self, new: NewRule) -> Result<Rule, RuleError> {
         let probability = new.probability.unwrap_or(1.0);
         if !(0.0..=1.0).contains(&probability) {

@@ -44,6 +44,14 @@ impl Latency {
         self.settings.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Whether no delay of any kind is set.
+    pub fn is_off(&self) -> bool {
+        self.settings
+            .read()
+            .map(|s| s.global_ms == 0 && s.jitter_ms == 0 && s.operations.is_empty())
+            .unwrap_or(true)
+    }
+
     /// The delay for one call of `operation`, if any.
     pub fn delay_for(&self, operation: &str) -> Option<Duration> {
         let s = self.settings.read().ok()?;

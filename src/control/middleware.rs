@@ -140,19 +140,18 @@ pub async fn control_layer(
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use tracing::Instrument;
-    let path = req.path().to_string();
-    let method = req.method().to_string();
-    let surface = surface_of(&method, &path);
+    let surface = surface_of(req.method().as_str(), req.path());
+    // Field values are only evaluated when the span is enabled (not at the default level).
     let span = tracing::info_span!(
         "request",
-        %method,
-        %path,
+        method = %req.method(),
+        path = %req.path(),
         surface,
         operation = tracing::field::Empty,
         status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = control_inner(req, next, method, path, surface)
+    let result = control_inner(req, next, surface, !span.is_disabled())
         .instrument(span.clone())
         .await;
     match &result {
@@ -169,12 +168,31 @@ pub async fn control_layer(
     result
 }
 
+/// `METHOD /route/{pattern}`: how REST rules, latency settings and the journal name a call
+/// whose surface did not name it.
+fn route_operation(req: &actix_web::HttpRequest) -> String {
+    format!(
+        "{} {}",
+        req.method(),
+        req.match_pattern()
+            .unwrap_or_else(|| req.path().to_string())
+    )
+}
+
+/// The operation the surface named (SOAP method, JSON-RPC `service.operation`), else the
+/// route.
+fn operation_of(req: &actix_web::HttpRequest) -> String {
+    req.extensions()
+        .get::<OperationName>()
+        .map(|o| o.0.clone())
+        .unwrap_or_else(|| route_operation(req))
+}
+
 async fn control_inner(
     mut req: ServiceRequest,
     next: Next<BoxBody>,
-    method: String,
-    path: String,
     surface: &'static str,
+    traced: bool,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await;
@@ -183,29 +201,27 @@ async fn control_inner(
         return next.call(req).await;
     }
     let started = Instant::now();
-    let route_operation = format!(
-        "{method} {}",
-        req.match_pattern().unwrap_or_else(|| path.clone())
-    );
+    let control = &state.control;
 
     // REST surfaces: the operation is known from the route, so rules apply here.
     let mut injected = None;
-    let early = if surface != "vlsi" {
-        state
-            .control
+    let early = if surface != "vlsi" && !control.faults.is_empty() {
+        let operation = route_operation(req.request());
+        control
             .faults
-            .check(surface, &route_operation, None)
+            .check(surface, &operation, None)
             .map(|fired| {
                 injected = Some(fired.rule_id.clone());
-                rest_fault_response(surface, &route_operation, &fired)
+                rest_fault_response(surface, &operation, &fired)
             })
     } else {
         None
     };
 
-    let journal = &state.control.journal;
-    let copy = Rc::new(RefCell::new((BytesMut::new(), 0usize)));
-    if journal.enabled() {
+    let journal = &control.journal;
+    let journaling = journal.enabled();
+    let copy = journaling.then(|| Rc::new(RefCell::new((BytesMut::new(), 0usize))));
+    if let Some(copy) = &copy {
         let inner = req.take_payload();
         let tee = TeePayload {
             inner,
@@ -215,20 +231,23 @@ async fn control_inner(
             payload: Box::pin(tee),
         });
     }
-    let request_headers = journal.enabled().then(|| recorded_headers(req.headers()));
-    let query = req.query_string().to_string();
 
     let res = match early {
         Some(response) => req.into_response(response),
         None => next.call(req).await?,
     };
-    let operation = res
-        .request()
-        .extensions()
-        .get::<OperationName>()
-        .map(|o| o.0.clone())
-        .unwrap_or(route_operation);
-    tracing::Span::current().record("operation", operation.as_str());
+    // Naming the call costs a route lookup and a string; only done when something uses it.
+    let delayed = !control.latency.is_off();
+    let operation = (journaling || delayed || traced).then(|| operation_of(res.request()));
+    if let Some(operation) = &operation {
+        tracing::Span::current().record("operation", operation.as_str());
+        if let Some(delay) = control.latency.delay_for(operation) {
+            actix_web::rt::time::sleep(delay).await;
+        }
+    }
+    let Some(operation) = operation.filter(|_| journaling) else {
+        return Ok(res);
+    };
     if injected.is_none() {
         injected = res
             .request()
@@ -236,13 +255,11 @@ async fn control_inner(
             .get::<InjectedFault>()
             .map(|f| f.0.clone());
     }
-    if let Some(delay) = state.control.latency.delay_for(&operation) {
-        actix_web::rt::time::sleep(delay).await;
-    }
-    if !journal.enabled() {
-        return Ok(res);
-    }
 
+    let request_headers = recorded_headers(res.request().headers());
+    let method = res.request().method().to_string();
+    let path = res.request().path().to_string();
+    let query = res.request().query_string().to_string();
     let (http_req, response) = res.into_parts();
     let status = response.status().as_u16();
     let response_headers = recorded_headers(response.headers());
@@ -255,10 +272,12 @@ async fn control_inner(
     };
     let (response_body, response_truncated) =
         body_bytes.as_deref().map(excerpt).unwrap_or_default();
-    let (request_copy, request_len) = {
-        let c = copy.borrow();
-        (c.0.clone(), c.1)
-    };
+    let (request_copy, request_len) = copy
+        .map(|c| {
+            let c = c.borrow();
+            (c.0.clone(), c.1)
+        })
+        .unwrap_or_default();
     let (request_body, _) = excerpt(&request_copy);
     journal.push(Entry {
         id: journal.next_id(),
@@ -272,7 +291,7 @@ async fn control_inner(
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         injected_fault: injected,
         request: Recorded {
-            headers: request_headers.unwrap_or_default(),
+            headers: request_headers,
             body: request_body,
             body_bytes: request_len,
             truncated: request_len > super::journal::BODY_EXCERPT,
