@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 pub type Claims = Map<String, Value>;
 
-/// Signs `claims` with `key`; the header carries the key's algorithm and id.
-pub fn mint(key: &SigningKey, claims: &Claims) -> CoreResult<String> {
+/// Signs `claims` (a JSON object: a [`Claims`] map or a struct) with `key`; the header
+/// carries the key's algorithm and id.
+pub fn mint(key: &SigningKey, claims: &impl serde::Serialize) -> CoreResult<String> {
     if let Some(asymmetric) = &key.asymmetric {
         let payload = serde_json::to_vec(claims)
             .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
