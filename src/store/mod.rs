@@ -550,26 +550,48 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
         Ok(record)
     }
 
+    /// The buffer as it is now, and which stored segments to skip: those starting at or
+    /// after its first id were written from it (or after it) once the copy was taken.
+    /// Readers work from this copy so a long scan never holds up appends.
+    fn snapshot(&self) -> (Buffered, impl Fn(&[u8]) -> bool) {
+        let buffered = lock(&self.tail.records).clone();
+        let first_unwritten = buffered.first().map(|(id, _)| *id);
+        let written_since = move |key: &[u8]| {
+            let mut first = [0u8; 8];
+            match (first_unwritten, key.get(..8)) {
+                (Some(unwritten), Some(bytes)) => {
+                    first.copy_from_slice(bytes);
+                    u64::from_be_bytes(first) >= unwritten
+                }
+                _ => false,
+            }
+        };
+        (buffered, written_since)
+    }
+
     /// Records newest-first, keeping those `keep` accepts, at most `limit`.
     pub fn scan_rev(&self, limit: usize, mut keep: impl FnMut(&T) -> bool) -> StoreResult<Vec<T>> {
-        let records = lock(&self.tail.records);
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
         }
+        let (buffered, written_since) = self.snapshot();
         let mut offer = |record: T, out: &mut Vec<T>| {
             if keep(&record) {
                 out.push(record);
             }
             out.len() >= limit
         };
-        for (_, bytes) in records.iter().rev() {
+        for (_, bytes) in buffered.iter().rev() {
             if offer(self.decode(bytes)?, &mut out) {
                 return Ok(out);
             }
         }
         for stored in self.tail.tree.iter().rev() {
             let (key, value) = stored?;
+            if written_since(&key) {
+                continue;
+            }
             if key.len() == SEGMENT_KEY_LEN {
                 let segment: Vec<T> =
                     serde_json::from_slice(&value).map_err(|e| StoreError::Decode {
@@ -590,13 +612,14 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
 
     /// How many records the log holds (walks the segment keys).
     pub fn len(&self) -> usize {
-        let buffered = lock(&self.tail.records).len();
+        let (buffered, written_since) = self.snapshot();
         let stored: usize = self
             .tail
             .tree
             .iter()
             .keys()
             .filter_map(Result::ok)
+            .filter(|key| !written_since(key))
             .map(|key| match key.get(8..SEGMENT_KEY_LEN) {
                 Some(count) => {
                     let mut n = [0u8; 4];
@@ -606,7 +629,7 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
                 None => 1,
             })
             .sum();
-        buffered + stored
+        buffered.len() + stored
     }
 
     pub fn is_empty(&self) -> bool {
@@ -650,6 +673,17 @@ mod tests {
         assert_eq!(odd.len(), 3);
         assert!(odd.iter().all(|v| v % 2 == 1));
         assert!(numbers(&log, 0).is_empty());
+
+        // A segment written after a reader copied the buffer is skipped, not read twice.
+        let (buffered, written_since) = log.snapshot();
+        for i in 0..(LOG_SEGMENT - 5) as u64 {
+            log.append(|_| 2000 + i).unwrap();
+        }
+        let newest_segment = log.tail.tree.iter().keys().next_back().unwrap().unwrap();
+        assert!(written_since(&newest_segment));
+        let oldest = log.tail.tree.iter().keys().next().unwrap().unwrap();
+        assert!(!written_since(&oldest));
+        assert_eq!(buffered.len(), 5);
     }
 
     #[test]
