@@ -37,10 +37,12 @@ pub fn install_crypto_provider() {
     let _ = std::sync::LazyLock::force(&crypto::PROVIDER).install_default();
 }
 
-/// `bytes` random bytes from the OS CSPRNG, URL-safe base64 without padding.
+/// `bytes` random bytes from a CSPRNG, URL-safe base64 without padding.
 pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+    // rand's thread-local generator is a CSPRNG (ChaCha12) reseeded from the OS; drawing
+    // from it avoids a getrandom syscall per session id and refresh token.
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut buf);
     URL_SAFE_NO_PAD.encode(buf)
 }
 
