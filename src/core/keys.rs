@@ -23,16 +23,23 @@ pub struct SigningKey {
     pub id: String,
     pub name: String,
     pub algorithm: Algorithm,
-    pub encoding: EncodingKey,
-    pub decoding: DecodingKey,
-    /// The parsed RS256/ES256 key that mints and verifies (`None` for HMAC keys, which go
-    /// through jsonwebtoken).
-    pub asymmetric: Option<AsymmetricKey>,
+    /// What signs and verifies with this key.
+    pub ops: KeyOps,
     /// PEM SPKI public key; `None` for HMAC keys, whose secret is never published.
     pub public_pem: Option<String>,
     /// Public JWK; `None` for HMAC keys.
     pub jwk: Option<Value>,
     pub material: KeyMaterial,
+}
+
+/// How a key signs and verifies: RS256/ES256 keys parsed once and used through aws-lc-rs
+/// directly (see [`crate::core::crypto`]), HMAC keys through jsonwebtoken.
+pub enum KeyOps {
+    Asymmetric(AsymmetricKey),
+    Hmac {
+        encoding: EncodingKey,
+        decoding: DecodingKey,
+    },
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -95,7 +102,7 @@ impl SigningKey {
     pub fn from_material(m: &KeyMaterial) -> CoreResult<Self> {
         let algorithm = parse_algorithm(&m.algorithm)?;
         let id = m.id.as_str();
-        let (encoding, decoding, asymmetric, public_pem, jwk) = match algorithm {
+        let (ops, public_pem, jwk) = match algorithm {
             Algorithm::RS256 => {
                 let pem = m
                     .private_pem
@@ -107,10 +114,6 @@ impl SigningKey {
                 let public = private.to_public_key();
                 let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
                 let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
-                let encoding =
-                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| key_error(id, e))?;
-                let decoding =
-                    DecodingKey::from_rsa_components(&n, &e).map_err(|e| key_error(id, e))?;
                 let public_pem = public
                     .to_public_key_pem(LineEnding::LF)
                     .map_err(|e| key_error(id, e))?;
@@ -120,13 +123,7 @@ impl SigningKey {
                     .map_err(|e| key_error(id, e))?;
                 let jwk =
                     json!({"kty": "RSA", "kid": id, "use": "sig", "alg": "RS256", "n": n, "e": e});
-                (
-                    encoding,
-                    decoding,
-                    Some(asymmetric),
-                    Some(public_pem),
-                    Some(jwk),
-                )
+                (KeyOps::Asymmetric(asymmetric), Some(public_pem), Some(jwk))
             }
             Algorithm::ES256 => {
                 let pem = m
@@ -145,19 +142,13 @@ impl SigningKey {
                     _ => return Err(key_error(id, "unexpected EC point encoding")),
                 };
                 let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
-                let encoding =
-                    EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| key_error(id, e))?;
-                let decoding =
-                    DecodingKey::from_ec_components(&x, &y).map_err(|e| key_error(id, e))?;
                 let asymmetric =
                     AsymmetricKey::ec(id, &der, point).map_err(|e| key_error(id, e))?;
                 let mut spki = P256_SPKI_PREFIX.to_vec();
                 spki.extend_from_slice(point);
                 let jwk = json!({"kty": "EC", "kid": id, "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y});
                 (
-                    encoding,
-                    decoding,
-                    Some(asymmetric),
+                    KeyOps::Asymmetric(asymmetric),
                     Some(pem_wrap("PUBLIC KEY", &spki)),
                     Some(jwk),
                 )
@@ -171,22 +162,18 @@ impl SigningKey {
                 if secret.len() < 32 {
                     return Err(key_error(id, "HS256 secrets must be at least 32 bytes"));
                 }
-                (
-                    EncodingKey::from_secret(&secret),
-                    DecodingKey::from_secret(&secret),
-                    None,
-                    None,
-                    None,
-                )
+                let ops = KeyOps::Hmac {
+                    encoding: EncodingKey::from_secret(&secret),
+                    decoding: DecodingKey::from_secret(&secret),
+                };
+                (ops, None, None)
             }
         };
         Ok(Self {
             id: m.id.clone(),
             name: m.name.clone(),
             algorithm,
-            encoding,
-            decoding,
-            asymmetric,
+            ops,
             public_pem,
             jwk,
             material: m.clone(),

@@ -4,7 +4,7 @@
 
 use crate::core::crypto::JwsError;
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::keys::{KeyRing, SigningKey};
+use crate::core::keys::{KeyOps, KeyRing, SigningKey};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -15,18 +15,22 @@ pub type Claims = Map<String, Value>;
 /// Signs `claims` (a JSON object: a [`Claims`] map or a struct) with `key`; the header
 /// carries the key's algorithm and id.
 pub fn mint(key: &SigningKey, claims: &impl serde::Serialize) -> CoreResult<String> {
-    if let Some(asymmetric) = &key.asymmetric {
-        let payload = serde_json::to_vec(claims)
-            .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
-        return asymmetric
-            .sign_jws(&payload)
-            .map_err(|e| CoreError::Internal(format!("signing with key {}: {e}", key.id)));
+    let signing_error = |e: &dyn std::fmt::Display| {
+        CoreError::Internal(format!("signing with key {}: {e}", key.id))
+    };
+    match &key.ops {
+        KeyOps::Asymmetric(asymmetric) => {
+            let payload = serde_json::to_vec(claims)
+                .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
+            asymmetric.sign_jws(&payload).map_err(|e| signing_error(&e))
+        }
+        KeyOps::Hmac { encoding, .. } => {
+            let mut header = Header::new(key.algorithm);
+            header.kid = Some(key.id.clone());
+            header.typ = Some("JWT".into());
+            jsonwebtoken::encode(&header, claims, encoding).map_err(|e| signing_error(&e))
+        }
     }
-    let mut header = Header::new(key.algorithm);
-    header.kid = Some(key.id.clone());
-    header.typ = Some("JWT".into());
-    jsonwebtoken::encode(&header, claims, &key.encoding)
-        .map_err(|e| CoreError::Internal(format!("signing with key {}: {e}", key.id)))
 }
 
 /// What a verified token must also satisfy.
@@ -96,27 +100,30 @@ pub fn verify(
             ));
             continue;
         }
-        if let Some(asymmetric) = &key.asymmetric {
-            let claims = match asymmetric.verify_jws(token) {
-                Ok(payload) => serde_json::from_slice::<Claims>(&payload)
-                    .map_err(|_| invalid("the token's claims are not a JSON object"))?,
-                Err(JwsError::Malformed(why)) => {
-                    return Err(invalid(format!("the token is malformed: {why}")))
-                }
-                Err(JwsError::BadSignature) => {
-                    last_error = invalid("the token signature is invalid");
-                    continue;
-                }
-            };
-            check_claims(&claims, now_secs, expect)?;
-            return Ok(Verified { key, claims });
-        }
+        let decoding = match &key.ops {
+            KeyOps::Hmac { decoding, .. } => decoding,
+            KeyOps::Asymmetric(asymmetric) => {
+                let claims = match asymmetric.verify_jws(token) {
+                    Ok(payload) => serde_json::from_slice::<Claims>(&payload)
+                        .map_err(|_| invalid("the token's claims are not a JSON object"))?,
+                    Err(JwsError::Malformed(why)) => {
+                        return Err(invalid(format!("the token is malformed: {why}")))
+                    }
+                    Err(JwsError::BadSignature) => {
+                        last_error = invalid("the token signature is invalid");
+                        continue;
+                    }
+                };
+                check_claims(&claims, now_secs, expect)?;
+                return Ok(Verified { key, claims });
+            }
+        };
         let mut validation = Validation::new(key.algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
         validation.required_spec_claims = HashSet::new();
-        match jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation) {
+        match jsonwebtoken::decode::<Claims>(token, decoding, &validation) {
             Ok(data) => {
                 check_claims(&data.claims, now_secs, expect)?;
                 return Ok(Verified {
