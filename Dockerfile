@@ -8,6 +8,8 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY fixtures fixtures
 COPY wsdl wsdl
+# Cargo.toml names the bench targets, and cargo refuses a manifest whose targets are missing.
+COPY benches benches
 RUN cargo build --release --locked --bin vlsim
 
 FROM debian:bookworm-slim
