@@ -526,7 +526,8 @@ pub struct Log<T> {
 }
 
 impl<T: Serialize + DeserializeOwned> Log<T> {
-    fn decode(&self, bytes: &[u8]) -> StoreResult<T> {
+    /// A record, or a whole segment (`U = Vec<T>`).
+    fn decode<U: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<U> {
         serde_json::from_slice(bytes).map_err(|e| StoreError::Decode {
             relation: self.tail.name.to_string(),
             message: e.to_string(),
@@ -593,11 +594,7 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
                 continue;
             }
             if key.len() == SEGMENT_KEY_LEN {
-                let segment: Vec<T> =
-                    serde_json::from_slice(&value).map_err(|e| StoreError::Decode {
-                        relation: self.tail.name.to_string(),
-                        message: e.to_string(),
-                    })?;
+                let segment: Vec<T> = self.decode(&value)?;
                 for record in segment.into_iter().rev() {
                     if offer(record, &mut out) {
                         return Ok(out);
