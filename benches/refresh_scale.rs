@@ -3,7 +3,7 @@
 //! `cargo bench --bench refresh_scale` (set VLSIM_SCALE_TOKENS to change the count).
 
 use std::time::{Duration, Instant};
-use vlsim::core::fusionauth::refresh::NewRefresh;
+use vlsim::core::fusionauth::NewRefresh;
 
 // The allocator the binary uses (src/main.rs), so figures match the server's.
 #[global_allocator]
@@ -40,7 +40,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let (world, keys) = vlsim::fixtures::World::embedded().expect("fixtures");
+    let (world, keys) = vlsim::fixtures::embedded().expect("fixtures");
     let source = vlsim::core::WorldSource {
         world,
         keys,
@@ -55,14 +55,15 @@ fn main() {
         .build()
         .expect("rt");
     let user = core
-        .fa_user("30000000-0000-4000-8000-000000000001")
+        .fusionauth()
+        .user("30000000-0000-4000-8000-000000000001")
         .unwrap()
         .expect("fixture user");
-    let dir_ = core.fa_directory();
+    let dir_ = core.fusionauth().directory();
     let app = dir_
         .application("20000000-0000-4000-8000-000000000001")
         .expect("app");
-    let policy = dir_.application_policy(app, &core.fa_default_key());
+    let policy = dir_.application_policy(app, &core.fusionauth().default_key());
     let new = || NewRefresh {
         user: &user,
         application_id: &app.id,
@@ -86,7 +87,7 @@ fn main() {
     let started = Instant::now();
     let mut issued_n = 0u64;
     while started.elapsed() < Duration::from_secs(2) {
-        core.fa_new_refresh(new()).unwrap();
+        core.fusionauth().new_refresh(new()).unwrap();
         rt.block_on(store.flush()).unwrap();
         issued_n += 1;
     }
@@ -107,7 +108,7 @@ fn main() {
         n as f64 / started.elapsed().as_secs_f64()
     };
     let unflushed = rate(&mut || {
-        core.fa_new_refresh(new()).unwrap();
+        core.fusionauth().new_refresh(new()).unwrap();
     });
     let mut i = 0u64;
     let pooled = rate(&mut || {
@@ -127,7 +128,7 @@ fn main() {
             |_| async {
                 let mut n = 0u64;
                 while Instant::now() < deadline {
-                    core.fa_new_refresh(new()).unwrap();
+                    core.fusionauth().new_refresh(new()).unwrap();
                     store.flush().await.unwrap();
                     n += 1;
                 }
@@ -145,7 +146,7 @@ fn main() {
     let started = Instant::now();
     let mut sample = Vec::new();
     for i in 0..count {
-        let issued = core.fa_new_refresh(new()).unwrap();
+        let issued = core.fusionauth().new_refresh(new()).unwrap();
         if i % (count / 10_000).max(1) == 0 {
             sample.push(issued.token);
         }
@@ -162,7 +163,7 @@ fn main() {
     for _ in 0..3 {
         for token in &sample {
             let t = Instant::now();
-            let found = core.fa_refresh_by_value(token).unwrap();
+            let found = core.fusionauth().refresh_by_value(token).unwrap();
             times.push(t.elapsed());
             assert!(found.is_some());
         }

@@ -3,9 +3,10 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use vlsim::soap::{self, xml::Limits};
+use vlsim::soap;
+use vlsim::vlsi::dispatch;
 use vlsim::vlsi::types::{to_fragment, JwtTokenInfo};
-use vlsim::vlsi::{Dispatcher, Reply};
+use vlsim::xml::Limits;
 
 // The allocator the binary uses (src/main.rs), so figures match the server's.
 #[global_allocator]
@@ -14,7 +15,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const REQUEST: &str = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header/><soapenv:Body><ns0:JwtToken_Generate xmlns:ns0="urn:vdi"><ns0:_this type="JwtToken">JwtToken</ns0:_this><ns0:spec xsi:type="ns0:JwtTokenGenerationSpec"><ns0:validityTime>60</ns0:validityTime></ns0:spec></ns0:JwtToken_Generate></soapenv:Body></soapenv:Envelope>"#;
 
 fn codec(c: &mut Criterion) {
-    let dispatcher = Dispatcher::new();
     let token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiIsImtpZCI6IjQwMDAwMDAwIn0.".to_string()
         + &"x".repeat(600);
     c.bench_function("parse_envelope", |b| {
@@ -24,15 +24,15 @@ fn codec(c: &mut Criterion) {
         b.iter(|| {
             let envelope =
                 soap::read_envelope(black_box(REQUEST.as_bytes()), Limits::default()).ok()?;
-            let op = dispatcher.find(&envelope.operation.name)?;
+            let op = dispatch::find(&envelope.operation.name)?;
             let spec = envelope.operation.child("spec")?;
             let minutes: i64 = spec.child("validityTime")?.trimmed_text().parse().ok()?;
             let info = JwtTokenInfo {
                 token: token.clone(),
                 expiry_time: Some(vlsim::clock::rfc3339_secs(1_700_000_000 + minutes * 60)),
             };
-            let reply = Reply::new(op.method, &to_fragment(&info).ok()?);
-            Some(soap::envelope(&reply.body))
+            let content = to_fragment(&info).ok()?;
+            Some(soap::envelope(&dispatch::response_element(op, &content)))
         })
     });
 }
@@ -41,7 +41,7 @@ fn codec(c: &mut Criterion) {
 /// through jsonwebtoken with the cached-key provider (claims as JwtToken_Generate builds).
 fn signing(c: &mut Criterion) {
     vlsim::core::install_crypto_provider();
-    let (_, materials) = vlsim::fixtures::World::embedded().expect("fixtures");
+    let (_, materials) = vlsim::fixtures::embedded().expect("fixtures");
     let rsa = materials
         .iter()
         .find(|m| m.algorithm == "RS256")
@@ -80,7 +80,7 @@ fn signing(c: &mut Criterion) {
 /// The whole core operation behind JwtToken_Generate (session check, privilege, mint,
 /// event persisted), on a temporary sled store.
 fn core_generate(c: &mut Criterion) {
-    let (world, keys) = vlsim::fixtures::World::embedded().expect("fixtures");
+    let (world, keys) = vlsim::fixtures::embedded().expect("fixtures");
     let source = vlsim::core::WorldSource {
         world,
         keys,
@@ -95,21 +95,21 @@ fn core_generate(c: &mut Criterion) {
         .build()
         .expect("rt");
     let session = rt
-        .block_on(core.horizon_login("administrator", "vmware", "VLSIM"))
+        .block_on(core.horizon().login("administrator", "vmware", "VLSIM"))
         .expect("login");
     c.bench_function("core_session_lookup", |b| {
-        b.iter(|| core.session("vlsi", black_box(&session.id)))
+        b.iter(|| core.horizon().session(black_box(&session.id)))
     });
     c.bench_function("core_generate_rs256", |b| {
-        b.iter(|| core.horizon_generate_token(black_box(&session), None))
+        b.iter(|| core.horizon().generate_token(black_box(&session), None))
     });
     c.bench_function("core_record_event", |b| {
         b.iter(|| {
-            core.record_event(vlsim::core::events::NewEvent {
+            core.events().record(vlsim::core::events::NewEvent {
                 event_type: "BENCH",
                 severity: "INFO",
                 module: "Vlsi",
-                surface: "vlsi",
+                surface: vlsim::surface::Surface::Vlsi,
                 user: Some("VLSIM\\administrator".into()),
                 message: "a bench event of typical length for a generated token".into(),
                 details: serde_json::Map::new(),

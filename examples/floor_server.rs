@@ -61,7 +61,7 @@ async fn main() -> std::io::Result<()> {
         .and_then(|w| w.parse().ok())
         .unwrap_or(1);
     vlsim::core::install_crypto_provider();
-    let (world, keys) = vlsim::fixtures::World::embedded().expect("embedded fixtures");
+    let (world, keys) = vlsim::fixtures::embedded().expect("embedded fixtures");
     let material = keys
         .iter()
         .find(|k| k.id == world.horizon.signing_key)

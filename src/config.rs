@@ -1,7 +1,7 @@
 //! Configuration, layered: built-in defaults → TOML file (`--config`) → `VLSIM_*`
 //! environment variables → command-line flags. Unknown keys in the file are rejected.
 
-use crate::soap::xml::Limits;
+use crate::xml::Limits;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,9 @@
 //! HTTP helpers shared by every surface.
 
-use actix_web::web::{Bytes, BytesMut, Payload};
+use actix_web::error::PayloadError;
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpRequest;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -16,7 +17,7 @@ pub enum BodyError {
 /// Content-Length when there is one, so a huge upload is never buffered).
 pub async fn read_body(
     req: &HttpRequest,
-    mut payload: Payload,
+    mut payload: impl Stream<Item = Result<Bytes, PayloadError>> + Unpin,
     limit: usize,
 ) -> Result<Bytes, BodyError> {
     let declared = req

@@ -2,6 +2,10 @@
 //! (Horizon VLSI SOAP, FusionAuth-style JWT REST, vCenter token exchange), over one core.
 //!
 //! [`Application::build`] is the one way to start it, used by `main` and by the tests.
+//!
+//! Layers point one way (checked by a test): surfaces (`vlsi`, `fusionauth`, `vcenter`,
+//! `admin`) → `state`, `soap`, `http`, `config` → `control` → `core` → `store`, with
+//! `spec`, `surface`, `clock` and `xml` underneath everything.
 
 #![deny(
     clippy::unwrap_used,
@@ -33,19 +37,24 @@ pub mod fusionauth;
 pub mod healthcheck;
 pub mod http;
 pub mod soap;
+pub mod spec;
 pub mod state;
 pub mod store;
+pub mod surface;
 pub mod testkit;
 pub mod tls;
 pub mod vcenter;
 pub mod vlsi;
+pub mod xml;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::control::routes::SurfaceDef;
+use crate::control::Control;
 use crate::core::{Core, LoadReport, WorldSource};
 use crate::state::AppState;
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Instant;
 
@@ -75,6 +84,14 @@ pub enum StartError {
     },
 }
 
+/// Every surface vlsim serves, admin first (its `/_vlsim` scope must not be shadowed).
+pub static SURFACES: [&SurfaceDef; 4] = [
+    &admin::SURFACE,
+    &vlsi::SURFACE,
+    &fusionauth::SURFACE,
+    &vcenter::SURFACE,
+];
+
 /// A bound, ready-to-run vlsim.
 pub struct Application {
     addr: SocketAddr,
@@ -93,8 +110,8 @@ impl Application {
             source,
         })?;
         let (world, keys) = match &config.fixtures {
-            Some(path) => fixtures::World::from_file(path)?,
-            None => fixtures::World::embedded()?,
+            Some(path) => fixtures::from_file(path)?,
+            None => fixtures::embedded()?,
         };
         let source = WorldSource {
             world,
@@ -107,7 +124,7 @@ impl Application {
             generate_keys: config.generate_keys,
         };
         let store = store::Store::open(&config.data_dir)?;
-        let (core, report) = Core::open(store, clock, &source)?;
+        let (core, report) = Core::open(store, clock.clone(), &source)?;
 
         let listener = TcpListener::bind(&config.listen).map_err(|source| StartError::Bind {
             addr: config.listen.clone(),
@@ -125,11 +142,11 @@ impl Application {
             None
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
+        let control = web::Data::new(Control::new(config.journal_size, clock, &SURFACES));
         let state = web::Data::new(AppState {
             core,
-            control: control::Control::new(config.journal_size),
+            control: control.clone(),
             config,
-            vlsi: vlsi::Dispatcher::new(),
             source,
             started: Instant::now(),
         });
@@ -137,29 +154,14 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::JsonConfig::default().error_handler(|err, _| {
-                    let message = err.to_string();
-                    actix_web::error::InternalError::from_response(
-                        err,
-                        HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
-                    )
-                    .into()
-                }))
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    let message = err.to_string();
-                    actix_web::error::InternalError::from_response(
-                        err,
-                        HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
-                    )
-                    .into()
-                }))
+                .app_data(control.clone())
                 .wrap(actix_web::middleware::from_fn(
                     control::middleware::control_layer,
                 ))
                 .configure(|cfg| admin::configure(cfg, admin_enabled))
-                .configure(vlsi::configure)
-                .configure(fusionauth::configure)
-                .configure(vcenter::configure)
+                .configure(|cfg| control::routes::configure(cfg, &vlsi::SURFACE))
+                .configure(|cfg| control::routes::configure(cfg, &fusionauth::SURFACE))
+                .configure(|cfg| control::routes::configure(cfg, &vcenter::SURFACE))
         })
         .shutdown_timeout(10)
         // Signals are the binary's business (main installs its handlers before announcing
@@ -220,7 +222,7 @@ impl Application {
     /// requests, then flushes the store.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         // Buffered log records (events) reach sled within this interval (see store::Log).
-        let store = self.state.core.store.clone();
+        let store = self.state.core.store().clone();
         let drain = actix_web::rt::spawn(async move {
             let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(250));
             loop {
@@ -232,7 +234,7 @@ impl Application {
         });
         let result = self.server.await;
         drain.abort();
-        if let Err(e) = self.state.core.store.flush().await {
+        if let Err(e) = self.state.core.store().flush().await {
             tracing::error!(error = %e, "final flush of the data dir failed");
             return Err(std::io::Error::other(e.to_string()));
         }

@@ -94,7 +94,7 @@ impl Vlsim {
     }
 
     pub fn clock(&self) -> &SharedClock {
-        &self.state.core.clock
+        self.state.core.clock()
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -1,80 +1,157 @@
 //! The emulator's own control plane, under `/_vlsim/` and nowhere else: health, coverage,
-//! reset/state/snapshots/seed, journal, fault rules, latency, the clock and events.
-//! `--no-admin` leaves only health; `--admin-token` protects everything but health.
+//! reset/state/snapshots/seed (`world.rs`, `state.rs`, `snapshots.rs`), journal, fault
+//! rules, latency, the clock and events (`controls.rs`). `--no-admin` leaves only health;
+//! `--admin-token` protects everything but health.
 
+mod controls;
 mod openapi;
 mod snapshots;
+mod state;
+mod world;
 
-use crate::control::faults::NewRule;
-use crate::control::journal::Filter as JournalFilter;
-use crate::control::latency::LatencySettings;
-use crate::core::events::EventFilter;
-use crate::fixtures::World;
+use crate::control::routes::{self, no_operations, SurfaceDef};
+use crate::route;
 use crate::state::AppState;
+use crate::surface::Surface;
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 pub const PREFIX: &str = "/_vlsim";
+const HEALTH: &str = "/_vlsim/health";
+
+pub static SURFACE: SurfaceDef = SurfaceDef {
+    surface: Surface::Admin,
+    prefixes: &[PREFIX],
+    routes: &[
+        route!(GET "/_vlsim/health" => health, "Liveness: status, version, uptime, data dir"),
+        route!(GET "/_vlsim/about" => about, "Every emulated operation per surface"),
+        route!(GET "/_vlsim/openapi.json" => openapi::document, "This document"),
+        route!(POST "/_vlsim/reset" => world::reset, "Back to the fixtures, or to a snapshot ({\"snapshot\": name}); sessions, tokens, events and the journal are cleared", body = "Reset"),
+        route!(GET "/_vlsim/state" => state::dump, "Dump of the world: keys' public parts, users, sessions, counts"),
+        route!(POST "/_vlsim/seed" => world::seed, "Load a fixtures document (TOML, or JSON of the same shape), replacing the world", body = "Fixtures"),
+        route!(GET "/_vlsim/snapshots" => snapshots::list, "Names of the stored snapshots"),
+        route!(POST "/_vlsim/snapshot/{name}" => snapshots::take, "Snapshot the whole store under a name", status = 201),
+        route!(DELETE "/_vlsim/snapshot/{name}" => snapshots::delete, "Delete a snapshot", status = 204),
+        route!(POST "/_vlsim/snapshot/{name}/restore" => snapshots::restore, "Restore a snapshot"),
+        route!(GET "/_vlsim/journal" => controls::journal, "Recent requests and responses, newest first (query: surface, operation, status, limit)"),
+        route!(DELETE "/_vlsim/journal" => controls::journal_clear, "Empty the journal", status = 204),
+        route!(POST "/_vlsim/faults" => controls::fault_add, "Add a fault rule", body = "FaultRule", status = 201),
+        route!(GET "/_vlsim/faults" => controls::fault_list, "Fault rules with their counters"),
+        route!(DELETE "/_vlsim/faults" => controls::fault_clear, "Remove every fault rule", status = 204),
+        route!(DELETE "/_vlsim/faults/{id}" => controls::fault_delete, "Remove one fault rule", status = 204),
+        route!(GET "/_vlsim/latency" => controls::latency_get, "Latency settings"),
+        route!(PUT "/_vlsim/latency" => controls::latency_set, "Set latency (global, per operation, jitter)", body = "Latency"),
+        route!(GET "/_vlsim/events" => controls::events, "Events newest first (query: type, prefix, surface, user, limit<=1000)"),
+        route!(GET "/_vlsim/clock" => controls::clock_get, "The server clock"),
+        route!(PUT "/_vlsim/clock" => controls::clock_set, "Set the clock ({\"now\": RFC3339, \"freeze\": bool})", body = "SetClock"),
+        route!(DELETE "/_vlsim/clock" => controls::clock_reset, "Back to real time"),
+        route!(POST "/_vlsim/clock/advance" => controls::clock_advance, "Move the clock by {\"seconds\": N}", body = "Advance"),
+    ],
+    operations: no_operations,
+    typed_fault: None,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
-    cfg.route(&format!("{PREFIX}/health"), web::get().to(health));
+    for resource in routes::resources(&SURFACE, "", |path| path == HEALTH) {
+        cfg.service(resource);
+    }
     if !enabled {
         return;
     }
-    cfg.service(
-        web::scope(PREFIX)
-            .wrap(actix_web::middleware::from_fn(require_admin_token))
-            .route("/about", web::get().to(about))
-            .route("/openapi.json", web::get().to(openapi::document))
-            .route("/reset", web::post().to(reset))
-            .route("/state", web::get().to(state_dump))
-            .route("/seed", web::post().to(seed))
-            .route("/snapshots", web::get().to(snapshots::list))
-            .route("/snapshot/{name}", web::post().to(snapshots::take))
-            .route("/snapshot/{name}", web::delete().to(snapshots::delete))
-            .route(
-                "/snapshot/{name}/restore",
-                web::post().to(snapshots::restore),
-            )
-            .route("/journal", web::get().to(journal))
-            .route("/journal", web::delete().to(journal_clear))
-            .route("/faults", web::post().to(fault_add))
-            .route("/faults", web::get().to(fault_list))
-            .route("/faults", web::delete().to(fault_clear))
-            .route("/faults/{id}", web::delete().to(fault_delete))
-            .route("/latency", web::get().to(latency_get))
-            .route("/latency", web::put().to(latency_set))
-            .route("/events", web::get().to(events))
-            .route("/clock", web::get().to(clock_get))
-            .route("/clock", web::put().to(clock_set))
-            .route("/clock", web::delete().to(clock_reset))
-            .route("/clock/advance", web::post().to(clock_advance))
-            .default_service(web::to(not_found)),
-    );
+    let mut scope = web::scope(PREFIX)
+        .wrap(actix_web::middleware::from_fn(require_admin_token))
+        // Malformed JSON bodies and query strings answer like every other admin error.
+        .app_data(
+            web::JsonConfig::default()
+                .error_handler(|err, _| AdminError::bad_request(err.to_string()).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| AdminError::bad_request(err.to_string()).into()),
+        );
+    for resource in routes::resources(&SURFACE, PREFIX, |path| path != HEALTH) {
+        scope = scope.service(resource);
+    }
+    cfg.service(scope.default_service(web::to(not_found)));
 }
 
-pub fn error(status: StatusCode, message: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({"error": message.into()}))
+/// What went wrong with an admin call: a status and `{"error": message}`.
+#[derive(Debug)]
+pub struct AdminError {
+    status: StatusCode,
+    message: String,
 }
 
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
-    error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+impl AdminError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
 }
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            error: &self.message,
+        })
+    }
+}
+
+impl From<crate::core::CoreError> for AdminError {
+    fn from(e: crate::core::CoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::store::StoreError> for AdminError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+pub type AdminResult = Result<HttpResponse, AdminError>;
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    error(
-        StatusCode::NOT_FOUND,
-        format!(
-            "no admin endpoint {} {}; see GET {PREFIX}/openapi.json",
-            req.method(),
-            req.path()
-        ),
-    )
+    AdminError::not_found(format!(
+        "no admin endpoint {} {}; see GET {PREFIX}/openapi.json",
+        req.method(),
+        req.path()
+    ))
+    .error_response()
 }
 
 /// With `--admin-token T`: `Authorization: Bearer T` (or `X-Vlsim-Admin-Token: T`).
@@ -116,311 +193,90 @@ async fn require_admin_token(
     } else {
         let response = HttpResponse::Unauthorized()
             .insert_header(("WWW-Authenticate", "Bearer realm=\"vlsim-admin\""))
-            .json(json!({"error": "the admin API needs Authorization: Bearer <admin token>"}));
+            .json(ErrorBody {
+                error: "the admin API needs Authorization: Bearer <admin token>",
+            });
         Ok(req.into_response(response))
     }
 }
 
+/// The emulated surfaces, in the order they were registered.
+fn emulated(state: &AppState) -> impl Iterator<Item = &'static SurfaceDef> + '_ {
+    state
+        .control
+        .registry
+        .surfaces()
+        .iter()
+        .copied()
+        .filter(|d| d.surface != Surface::Admin)
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    uptime_seconds: u64,
+    data_dir: String,
+    surfaces: Vec<Surface>,
+}
+
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "uptime_seconds": state.started.elapsed().as_secs(),
-        "data_dir": state.config.data_dir.display().to_string(),
-        "surfaces": ["vlsi", "fusionauth", "vcenter"],
-    }))
-}
-
-async fn about(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "name": "vlsim",
-        "version": env!("CARGO_PKG_VERSION"),
-        "surfaces": {
-            "vlsi": {
-                "endpoint": crate::vlsi::SDK_PATH,
-                "wsdl": format!("{}?wsdl", crate::vlsi::SDK_PATH),
-                "services": state.vlsi.services(),
-                "operations": state.vlsi.operation_names(),
-            },
-            "fusionauth": {"operations": crate::fusionauth::OPERATIONS},
-            "vcenter": {"operations": crate::vcenter::OPERATIONS},
-        },
-        "admin": openapi::paths(),
-    }))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResetRequest {
-    /// Restore this snapshot instead of the fixtures.
-    #[serde(default)]
-    snapshot: Option<String>,
-}
-
-/// `POST /_vlsim/reset`: back to the fixtures (or a snapshot); sessions, tokens and events
-/// go, the journal is emptied. Fault rules, latency and the clock are left as they are.
-async fn reset(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let request: ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ResetRequest::default()
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(r) => r,
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid reset request: {e}"),
-                )
-            }
-        }
-    };
-    let result = match &request.snapshot {
-        Some(name) => return snapshots::restore_named(&state, name).await,
-        None => state.core.reset(&state.source),
-    };
-    match result {
-        Ok(()) => {
-            state.control.journal.clear();
-            tracing::info!(fixtures = %state.source.origin, "reset to the fixtures");
-            HttpResponse::Ok().json(json!({"status": "reset", "fixtures": state.source.origin}))
-        }
-        Err(e) => internal(e),
-    }
-}
-
-async fn state_dump(state: web::Data<AppState>) -> HttpResponse {
-    match state.core.state_dump() {
-        Ok(mut dump) => {
-            if let Some(obj) = dump.as_object_mut() {
-                obj.insert(
-                    "control".into(),
-                    json!({
-                        "journal_entries": state.control.journal.len(),
-                        "journal_capacity": state.control.journal.capacity(),
-                        "fault_rules": state.control.faults.list().len(),
-                        "latency": state.control.latency.get(),
-                        "clock_offset_seconds": state.core.clock.offset_ms() / 1000,
-                    }),
-                );
-            }
-            HttpResponse::Ok().json(dump)
-        }
-        Err(e) => internal(e),
-    }
-}
-
-/// `POST /_vlsim/seed`: load a fixtures document (TOML, or the same shape as JSON) over
-/// the API, replacing the world.
-async fn seed(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return error(StatusCode::BAD_REQUEST, "the fixtures must be UTF-8 text");
-    };
-    let is_json = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    let text = if is_json {
-        match serde_json::from_str::<serde_json::Value>(text)
-            .map_err(|e| e.to_string())
-            .and_then(|v| toml::to_string(&v).map_err(|e| e.to_string()))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("invalid JSON fixtures: {e}"),
-                )
-            }
-        }
-    } else {
-        text.to_string()
-    };
-    let (world, keys) = match World::parse(&text, "seed request", None) {
-        Ok(parsed) => parsed,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
-    };
-    let source = crate::core::WorldSource {
-        world,
-        keys,
-        origin: "POST /_vlsim/seed".into(),
-        generate_keys: false,
-    };
-    // Validate fully before touching the store: a bad seed must leave the world as it was.
-    if let Err(e) = source
-        .keys
-        .iter()
-        .try_for_each(|k| crate::core::keys::SigningKey::from_material(k).map(|_| ()))
-    {
-        return error(StatusCode::BAD_REQUEST, e.to_string());
-    }
-    if !source
-        .keys
-        .iter()
-        .any(|k| k.id == source.world.horizon.signing_key)
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "horizon.signing_key {} names no key in the fixtures",
-                source.world.horizon.signing_key
-            ),
-        );
-    }
-    match state.core.reset(&source) {
-        Ok(()) => {
-            state.control.journal.clear();
-            HttpResponse::Ok().json(json!({"status": "seeded", "keys": source.keys.len()}))
-        }
-        Err(e) => internal(e),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JournalQuery {
-    surface: Option<String>,
-    operation: Option<String>,
-    status: Option<u16>,
-    limit: Option<usize>,
-}
-
-async fn journal(state: web::Data<AppState>, query: web::Query<JournalQuery>) -> HttpResponse {
-    let q = query.into_inner();
-    let entries = state.control.journal.list(&JournalFilter {
-        surface: q.surface,
-        operation: q.operation,
-        status: q.status,
-        limit: q.limit.unwrap_or(100).min(10_000),
-    });
-    HttpResponse::Ok().json(json!({
-        "capacity": state.control.journal.capacity(),
-        "size": state.control.journal.len(),
-        "count": entries.len(),
-        "entries": entries,
-    }))
-}
-
-async fn journal_clear(state: web::Data<AppState>) -> HttpResponse {
-    state.control.journal.clear();
-    HttpResponse::NoContent().finish()
-}
-
-async fn fault_add(state: web::Data<AppState>, body: web::Json<NewRule>) -> HttpResponse {
-    match state.control.faults.add(body.into_inner()) {
-        Ok(rule) => HttpResponse::Created().json(rule),
-        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
-    }
-}
-
-async fn fault_list(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"rules": state.control.faults.list()}))
-}
-
-async fn fault_delete(state: web::Data<AppState>, id: web::Path<String>) -> HttpResponse {
-    if state.control.faults.remove(&id) {
-        HttpResponse::NoContent().finish()
-    } else {
-        error(StatusCode::NOT_FOUND, format!("no fault rule {id}"))
-    }
-}
-
-async fn fault_clear(state: web::Data<AppState>) -> HttpResponse {
-    state.control.faults.clear();
-    HttpResponse::NoContent().finish()
-}
-
-async fn latency_get(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.control.latency.get())
-}
-
-async fn latency_set(state: web::Data<AppState>, body: web::Json<LatencySettings>) -> HttpResponse {
-    match state.control.latency.set(body.into_inner()) {
-        Ok(()) => HttpResponse::Ok().json(state.control.latency.get()),
-        Err(e) => error(StatusCode::BAD_REQUEST, e),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventQuery {
-    #[serde(rename = "type")]
-    event_type: Option<String>,
-    prefix: Option<String>,
-    surface: Option<String>,
-    user: Option<String>,
-    limit: Option<usize>,
-}
-
-async fn events(state: web::Data<AppState>, query: web::Query<EventQuery>) -> HttpResponse {
-    let q = query.into_inner();
-    let filter = EventFilter {
-        event_type: q.event_type,
-        type_prefix: q.prefix,
-        surface: q.surface,
-        user: q.user,
-        limit: q.limit.unwrap_or(100),
-    };
-    match state.core.events(&filter) {
-        Ok(events) => HttpResponse::Ok().json(json!({"count": events.len(), "events": events})),
-        Err(e) => internal(e),
-    }
-}
-
-fn clock_json(state: &AppState) -> serde_json::Value {
-    let clock = &state.core.clock;
-    json!({
-        "now": crate::clock::rfc3339_ms(clock.now_ms()),
-        "epoch_seconds": clock.now_secs(),
-        "offset_seconds": clock.offset_ms() / 1000,
-        "frozen": clock.is_frozen(),
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_seconds: state.started.elapsed().as_secs(),
+        data_dir: state.config.data_dir.display().to_string(),
+        surfaces: emulated(&state).map(|d| d.surface).collect(),
     })
 }
 
-async fn clock_get(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(clock_json(&state))
+#[derive(Serialize)]
+struct About {
+    name: &'static str,
+    version: &'static str,
+    surfaces: BTreeMap<Surface, SurfaceAbout>,
+    admin: Vec<&'static str>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Advance {
-    seconds: i64,
+#[derive(Serialize)]
+struct SurfaceAbout {
+    /// Every operation name: the routes' (`METHOD /path`) and those dispatched inside them.
+    operations: Vec<&'static str>,
+    routes: Vec<RouteAbout>,
 }
 
-async fn clock_advance(state: web::Data<AppState>, body: web::Json<Advance>) -> HttpResponse {
-    const TEN_YEARS: i64 = 10 * 366 * 86_400;
-    if body.seconds.abs() > TEN_YEARS {
-        return error(StatusCode::BAD_REQUEST, "seconds must be within ±10 years");
-    }
-    state.core.clock.advance(body.seconds);
-    HttpResponse::Ok().json(clock_json(&state))
+#[derive(Serialize)]
+struct RouteAbout {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetClock {
-    /// RFC 3339 instant.
-    now: String,
-    #[serde(default)]
-    freeze: bool,
+fn route_list(def: &SurfaceDef) -> Vec<RouteAbout> {
+    def.routes
+        .iter()
+        .map(|r| RouteAbout {
+            method: r.method.name(),
+            path: r.path,
+            summary: r.summary,
+        })
+        .collect()
 }
 
-async fn clock_set(state: web::Data<AppState>, body: web::Json<SetClock>) -> HttpResponse {
-    let parsed =
-        time::OffsetDateTime::parse(&body.now, &time::format_description::well_known::Rfc3339);
-    match parsed {
-        Ok(at) => {
-            let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-            state.core.clock.set(ms, body.freeze);
-            HttpResponse::Ok().json(clock_json(&state))
-        }
-        Err(e) => error(
-            StatusCode::BAD_REQUEST,
-            format!("now must be an RFC 3339 instant such as 2030-01-01T00:00:00Z: {e}"),
-        ),
-    }
-}
-
-async fn clock_reset(state: web::Data<AppState>) -> HttpResponse {
-    state.core.clock.reset();
-    HttpResponse::Ok().json(clock_json(&state))
+async fn about(state: web::Data<AppState>) -> HttpResponse {
+    let registry = &state.control.registry;
+    HttpResponse::Ok().json(About {
+        name: "vlsim",
+        version: env!("CARGO_PKG_VERSION"),
+        surfaces: emulated(&state)
+            .map(|def| {
+                let about = SurfaceAbout {
+                    operations: registry.operation_names(def.surface),
+                    routes: route_list(def),
+                };
+                (def.surface, about)
+            })
+            .collect(),
+        admin: SURFACE.routes.iter().map(|r| r.operation).collect(),
+    })
 }

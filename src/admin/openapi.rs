@@ -1,41 +1,11 @@
-//! The OpenAPI 3.0 description of the admin API, served at `/_vlsim/openapi.json`.
+//! The OpenAPI 3.0 description of the admin API, served at `/_vlsim/openapi.json`, made
+//! from the admin route table (paths, summaries, bodies, statuses) and the schemas below.
+//! The document is mostly fixed text, so it is written as JSON values.
 
+use super::SURFACE;
+use crate::control::routes::Method;
 use actix_web::HttpResponse;
 use serde_json::{json, Value};
-
-/// (method, path, summary, request body schema, success status)
-const ENDPOINTS: &[(&str, &str, &str, Option<&str>, u16)] = &[
-    ("get", "/_vlsim/health", "Liveness: status, version, uptime, data dir", None, 200),
-    ("get", "/_vlsim/about", "Every emulated operation per surface", None, 200),
-    ("get", "/_vlsim/openapi.json", "This document", None, 200),
-    ("post", "/_vlsim/reset", "Back to the fixtures, or to a snapshot ({\"snapshot\": name}); sessions, tokens, events and the journal are cleared", Some("Reset"), 200),
-    ("get", "/_vlsim/state", "Dump of the world: keys' public parts, users, sessions, counts", None, 200),
-    ("post", "/_vlsim/seed", "Load a fixtures document (TOML, or JSON of the same shape), replacing the world", Some("Fixtures"), 200),
-    ("get", "/_vlsim/snapshots", "Names of the stored snapshots", None, 200),
-    ("post", "/_vlsim/snapshot/{name}", "Snapshot the whole store under a name", None, 201),
-    ("delete", "/_vlsim/snapshot/{name}", "Delete a snapshot", None, 204),
-    ("post", "/_vlsim/snapshot/{name}/restore", "Restore a snapshot", None, 200),
-    ("get", "/_vlsim/journal", "Recent requests and responses, newest first (query: surface, operation, status, limit)", None, 200),
-    ("delete", "/_vlsim/journal", "Empty the journal", None, 204),
-    ("post", "/_vlsim/faults", "Add a fault rule", Some("FaultRule"), 201),
-    ("get", "/_vlsim/faults", "Fault rules with their counters", None, 200),
-    ("delete", "/_vlsim/faults", "Remove every fault rule", None, 204),
-    ("delete", "/_vlsim/faults/{id}", "Remove one fault rule", None, 204),
-    ("get", "/_vlsim/latency", "Latency settings", None, 200),
-    ("put", "/_vlsim/latency", "Set latency (global, per operation, jitter)", Some("Latency"), 200),
-    ("get", "/_vlsim/events", "Events newest first (query: type, prefix, surface, user, limit<=1000)", None, 200),
-    ("get", "/_vlsim/clock", "The server clock", None, 200),
-    ("put", "/_vlsim/clock", "Set the clock ({\"now\": RFC3339, \"freeze\": bool})", Some("SetClock"), 200),
-    ("delete", "/_vlsim/clock", "Back to real time", None, 200),
-    ("post", "/_vlsim/clock/advance", "Move the clock by {\"seconds\": N}", Some("Advance"), 200),
-];
-
-pub fn paths() -> Vec<String> {
-    ENDPOINTS
-        .iter()
-        .map(|(m, p, ..)| format!("{} {p}", m.to_uppercase()))
-        .collect()
-}
 
 fn schemas() -> Value {
     json!({
@@ -79,7 +49,12 @@ fn schemas() -> Value {
 
 pub fn spec() -> Value {
     let mut paths = serde_json::Map::new();
-    for (method, path, summary, body, status) in ENDPOINTS {
+    for route in SURFACE.routes {
+        let (path, summary, body, status) = (route.path, route.summary, route.body, route.status);
+        let method = match route.method {
+            Method::Any => continue,
+            m => m.name().to_lowercase(),
+        };
         let mut op = json!({
             "summary": summary,
             "responses": {
@@ -89,7 +64,7 @@ pub fn spec() -> Value {
             }
         });
         if let Some(schema) = body {
-            let media = if *schema == "Fixtures" {
+            let media = if schema == "Fixtures" {
                 "application/toml"
             } else {
                 "application/json"
@@ -105,11 +80,9 @@ pub fn spec() -> Value {
             op.as_object_mut()
                 .map(|o| o.insert("parameters".into(), Value::Array(params)));
         }
-        let entry = paths
-            .entry((*path).to_string())
-            .or_insert_with(|| json!({}));
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         if let Some(obj) = entry.as_object_mut() {
-            obj.insert((*method).to_string(), op);
+            obj.insert(method, op);
         }
     }
     json!({

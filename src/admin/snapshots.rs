@@ -2,14 +2,12 @@
 //! survive restarts: `POST /_vlsim/snapshot/{name}` takes one, `.../restore` (or
 //! `POST /_vlsim/reset {"snapshot": name}`) brings it back.
 
-use super::{error, internal};
+use super::{AdminError, AdminResult};
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -35,31 +33,42 @@ fn dir(state: &AppState) -> PathBuf {
     state.config.data_dir.join("snapshots")
 }
 
-fn path(state: &AppState, name: &str) -> Result<PathBuf, Box<HttpResponse>> {
+fn path(state: &AppState, name: &str) -> Result<PathBuf, AdminError> {
     if valid_name(name) {
         Ok(dir(state).join(format!("{name}.json")))
     } else {
-        Err(Box::new(error(
-            StatusCode::BAD_REQUEST,
+        Err(AdminError::bad_request(
             "snapshot names are 1-64 characters of A-Z a-z 0-9 - _ . (not starting with .)",
-        )))
+        ))
     }
 }
 
-pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
-    let file = match path(&state, &name) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    let exported = match state.core.store.export_all() {
-        Ok(e) => e,
-        Err(e) => return internal(e),
-    };
+#[derive(Serialize)]
+struct Taken<'a> {
+    name: &'a str,
+    created: &'a str,
+    records: usize,
+}
+
+#[derive(Serialize)]
+struct Restored<'a> {
+    status: &'static str,
+    snapshot: &'a str,
+}
+
+#[derive(Serialize)]
+struct Names {
+    snapshots: Vec<String>,
+}
+
+pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
+    let file = path(&state, &name)?;
+    let exported = state.core.store().export_all()?;
     let records: usize = exported.iter().map(|(_, r)| r.len()).sum();
     let snapshot = SnapshotFile {
         version: 1,
         name: name.to_string(),
-        created: crate::clock::rfc3339_ms(state.core.clock.now_ms()),
+        created: crate::clock::rfc3339_ms(state.core.clock().now_ms()),
         trees: exported
             .into_iter()
             .map(|(tree, recs)| {
@@ -80,59 +89,48 @@ pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> HttpRe
             std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &file).map_err(|e| e.to_string())
         });
-    match write {
-        Ok(()) => HttpResponse::Created().json(json!({
-            "name": name.as_str(), "created": snapshot.created, "records": records,
-        })),
-        Err(e) => internal(e),
-    }
+    write.map_err(AdminError::internal)?;
+    Ok(HttpResponse::Created().json(Taken {
+        name: name.as_str(),
+        created: &snapshot.created,
+        records,
+    }))
 }
 
-pub async fn restore_named(state: &AppState, name: &str) -> HttpResponse {
-    let file = match path(state, name) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    let Ok(bytes) = std::fs::read(&file) else {
-        return error(StatusCode::NOT_FOUND, format!("no snapshot named {name}"));
-    };
-    let snapshot: SnapshotFile = match serde_json::from_slice(&bytes) {
-        Ok(s) => s,
-        Err(e) => return internal(format!("snapshot {name} is unreadable: {e}")),
-    };
+pub async fn restore_named(state: &AppState, name: &str) -> AdminResult {
+    let file = path(state, name)?;
+    let bytes = std::fs::read(&file)
+        .map_err(|_| AdminError::not_found(format!("no snapshot named {name}")))?;
+    let snapshot: SnapshotFile = serde_json::from_slice(&bytes)
+        .map_err(|e| AdminError::internal(format!("snapshot {name} is unreadable: {e}")))?;
     let mut data = Vec::with_capacity(snapshot.trees.len());
     for (tree, recs) in snapshot.trees {
         let mut decoded = Vec::with_capacity(recs.len());
         for [k, v] in recs {
             match (STANDARD.decode(k), STANDARD.decode(v)) {
                 (Ok(k), Ok(v)) => decoded.push((k, v)),
-                _ => return internal(format!("snapshot {name} is corrupt")),
+                _ => return Err(AdminError::internal(format!("snapshot {name} is corrupt"))),
             }
         }
         data.push((tree, decoded));
     }
-    match state.core.restore(&data) {
-        Ok(()) => {
-            state.control.journal.clear();
-            HttpResponse::Ok().json(json!({"status": "restored", "snapshot": name}))
-        }
-        Err(e) => internal(e),
-    }
+    state.core.restore(&data)?;
+    state.control.journal.clear();
+    Ok(HttpResponse::Ok().json(Restored {
+        status: "restored",
+        snapshot: name,
+    }))
 }
 
-pub async fn restore(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+pub async fn restore(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
     restore_named(&state, &name).await
 }
 
-pub async fn delete(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
-    let file = match path(&state, &name) {
-        Ok(p) => p,
-        Err(r) => return *r,
-    };
-    match std::fs::remove_file(file) {
-        Ok(()) => HttpResponse::NoContent().finish(),
-        Err(_) => error(StatusCode::NOT_FOUND, format!("no snapshot named {name}")),
-    }
+pub async fn delete(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
+    let file = path(&state, &name)?;
+    std::fs::remove_file(file)
+        .map_err(|_| AdminError::not_found(format!("no snapshot named {name}")))?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
@@ -150,5 +148,5 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
         })
         .unwrap_or_default();
     names.sort();
-    HttpResponse::Ok().json(json!({"snapshots": names}))
+    HttpResponse::Ok().json(Names { snapshots: names })
 }

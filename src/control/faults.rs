@@ -2,6 +2,11 @@
 //! typed fault of the surface, an HTTP status, or a dropped connection), with a
 //! probability and a maximum count, and counters of how often each fired.
 
+use super::routes::TypedFault;
+use crate::surface::Surface;
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -35,7 +40,7 @@ pub enum FaultAction {
 pub struct NewRule {
     /// `vlsi`, `fusionauth` or `vcenter`; absent = any.
     #[serde(default)]
-    pub surface: Option<String>,
+    pub surface: Option<Surface>,
     /// Operation name (`JwtToken_Generate`, `POST /api/jwt/refresh`, ...); a trailing `*`
     /// matches a prefix; absent = any.
     #[serde(default)]
@@ -56,7 +61,7 @@ pub struct NewRule {
 pub struct Rule {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub surface: Option<String>,
+    pub surface: Option<Surface>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -78,11 +83,59 @@ pub struct Fired {
     pub action: FaultAction,
 }
 
+/// What a fired rule makes of a call.
+pub enum Injected<'a> {
+    /// A response every surface answers the same way (`drop`, `status`).
+    Response(HttpResponse),
+    /// The surface's own typed error, for the surface to render.
+    Typed(TypedFault<'a>),
+}
+
+impl Fired {
+    pub fn injected(&self) -> Injected<'_> {
+        match &self.action {
+            FaultAction::Drop => Injected::Response(dropped_connection()),
+            FaultAction::Status { status, body } => Injected::Response(
+                HttpResponse::build(
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                )
+                .body(body.clone()),
+            ),
+            FaultAction::Typed {
+                fault,
+                message,
+                status,
+            } => Injected::Typed(TypedFault {
+                fault: fault.as_deref(),
+                // The rule's message, or one naming the rule.
+                message: message
+                    .clone()
+                    .unwrap_or_else(|| format!("Injected fault (rule {})", self.rule_id)),
+                status: status.and_then(|s| StatusCode::from_u16(s).ok()),
+            }),
+        }
+    }
+}
+
+/// A response whose body fails after the headers: the client sees the connection close
+/// without a complete response.
+fn dropped_connection() -> HttpResponse {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "vlsim: connection dropped by an injected fault",
+        ))
+    });
+    HttpResponse::Ok()
+        .insert_header(("connection", "close"))
+        .streaming(failing)
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RuleError {
     #[error("probability must be between 0 and 1")]
     Probability,
-    #[error("surface must be one of vlsi, fusionauth, vcenter")]
+    #[error("surface must be one of {}", Surface::EMULATED.map(Surface::name).join(", "))]
     Surface,
     #[error("status must be an HTTP status between 200 and 599")]
     Status,
@@ -111,10 +164,8 @@ impl FaultInjector {
         if !(0.0..=1.0).contains(&probability) {
             return Err(RuleError::Probability);
         }
-        if let Some(s) = &new.surface {
-            if !["vlsi", "fusionauth", "vcenter"].contains(&s.as_str()) {
-                return Err(RuleError::Surface);
-            }
+        if new.surface.is_some_and(|s| !Surface::EMULATED.contains(&s)) {
+            return Err(RuleError::Surface);
         }
         let status = match &new.action {
             FaultAction::Status { status, .. } => Some(*status),
@@ -161,10 +212,10 @@ impl FaultInjector {
     }
 
     /// The first rule that matches this call and fires (by its probability and count).
-    pub fn check(&self, surface: &str, operation: &str, user: Option<&str>) -> Option<Fired> {
+    pub fn check(&self, surface: Surface, operation: &str, user: Option<&str>) -> Option<Fired> {
         let mut rules = self.rules.lock().ok()?;
         for rule in rules.iter_mut() {
-            let matches = rule.surface.as_deref().is_none_or(|s| s == surface)
+            let matches = rule.surface.is_none_or(|s| s == surface)
                 && rule
                     .operation
                     .as_deref()
@@ -206,7 +257,7 @@ mod tests {
     fn max_count_and_matching() {
         let f = FaultInjector::default();
         f.add(NewRule {
-            surface: Some("vlsi".into()),
+            surface: Some(Surface::Vlsi),
             operation: Some("JwtToken_*".into()),
             user: None,
             probability: None,
@@ -214,13 +265,17 @@ mod tests {
             action: typed(),
         })
         .unwrap();
-        assert!(f.check("fusionauth", "JwtToken_Generate", None).is_none());
         assert!(f
-            .check("vlsi", "AuthenticationManager_Login", None)
+            .check(Surface::FusionAuth, "JwtToken_Generate", None)
             .is_none());
-        assert!(f.check("vlsi", "JwtToken_Generate", None).is_some());
-        assert!(f.check("vlsi", "JwtToken_GetPublicKeys", None).is_some());
-        assert!(f.check("vlsi", "JwtToken_Generate", None).is_none());
+        assert!(f
+            .check(Surface::Vlsi, "AuthenticationManager_Login", None)
+            .is_none());
+        assert!(f.check(Surface::Vlsi, "JwtToken_Generate", None).is_some());
+        assert!(f
+            .check(Surface::Vlsi, "JwtToken_GetPublicKeys", None)
+            .is_some());
+        assert!(f.check(Surface::Vlsi, "JwtToken_Generate", None).is_none());
         assert_eq!(f.list()[0].fired, 2);
     }
 
@@ -238,12 +293,14 @@ mod tests {
             })
             .unwrap();
         for _ in 0..50 {
-            assert!(f.check("vlsi", "x", Some("vlsim\\AUDITOR")).is_none());
+            assert!(f
+                .check(Surface::Vlsi, "x", Some("vlsim\\AUDITOR"))
+                .is_none());
         }
         assert_eq!(f.list()[0].matched, 50);
         assert!(f.remove(&rule.id));
         let bad = NewRule {
-            surface: Some("nope".into()),
+            surface: Some(Surface::Admin),
             operation: None,
             user: None,
             probability: None,

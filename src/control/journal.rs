@@ -1,6 +1,7 @@
 //! A bounded journal of recent requests and responses (secrets redacted when read), newest first.
 //! Bounded so memory stays flat under load; size 0 disables it.
 
+use crate::surface::Surface;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +22,7 @@ pub struct Recorded {
 pub struct Entry {
     pub id: u64,
     pub time: String,
-    pub surface: String,
+    pub surface: Surface,
     pub operation: String,
     pub method: String,
     pub path: String,
@@ -36,7 +37,7 @@ pub struct Entry {
 
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
-    pub surface: Option<String>,
+    pub surface: Option<Surface>,
     pub operation: Option<String>,
     pub status: Option<u16>,
     pub limit: usize,
@@ -104,7 +105,7 @@ impl Journal {
         entries
             .iter()
             .rev()
-            .filter(|e| filter.surface.as_ref().is_none_or(|s| &e.surface == s))
+            .filter(|e| filter.surface.is_none_or(|s| e.surface == s))
             .filter(|e| {
                 filter
                     .operation
@@ -151,7 +152,7 @@ mod tests {
         Entry {
             id: j.next_id(),
             time: String::new(),
-            surface: "vlsi".into(),
+            surface: Surface::Vlsi,
             operation: op.into(),
             method: "POST".into(),
             path: "/".into(),

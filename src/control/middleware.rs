@@ -1,29 +1,25 @@
-//! The control layer wrapped around every emulated surface: fault injection for the REST
-//! surfaces (SOAP checks after it has parsed the operation), latency, and the journal.
+//! The control layer wrapped around every request: a tracing span, fault injection before
+//! the handler for surfaces that name their operations by route, latency, and the journal.
+//! The emulator's own `/_vlsim/` requests pass through untouched.
 
-use super::faults::{FaultAction, Fired};
+use super::faults::Injected;
 use super::journal::{excerpt, Entry, Recorded};
 use super::redact::{is_secret_header, REDACTED};
-use super::{surface_of, OperationName};
-use crate::state::AppState;
+use super::routes::RouteTag;
+use super::{Control, InjectedFault, OperationName};
+use crate::surface::Surface;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::HeaderMap;
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{web, HttpMessage, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest};
 use futures_util::Stream;
-use serde_json::json;
 use std::cell::RefCell;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
-
-/// Set by a surface when a fault rule fired for the call (recorded in the journal).
-#[derive(Debug, Clone)]
-pub struct InjectedFault(pub String);
 
 /// Copies the first bytes of the request body as the handler reads it, so the journal
 /// sees the body without buffering or changing how the handler reads it.
@@ -68,71 +64,6 @@ fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A response whose body fails after the headers: the client sees the connection close
-/// without a complete response.
-pub fn dropped_connection() -> HttpResponse {
-    let failing = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "vlsim: connection dropped by an injected fault",
-        ))
-    });
-    HttpResponse::Ok()
-        .insert_header(("connection", "close"))
-        .streaming(failing)
-}
-
-/// The bare-status response of a `status` rule.
-pub fn status_response(status: u16, body: &str) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE))
-        .body(body.to_string())
-}
-
-/// The message of a typed injected fault: the rule's, or one naming the rule.
-pub fn fault_message(fired: &Fired, message: &Option<String>) -> String {
-    message
-        .clone()
-        .unwrap_or_else(|| format!("Injected fault (rule {})", fired.rule_id))
-}
-
-/// The response a fired rule produces on a REST surface.
-pub fn rest_fault_response(surface: &str, operation: &str, fired: &Fired) -> HttpResponse {
-    match &fired.action {
-        FaultAction::Drop => dropped_connection(),
-        FaultAction::Status { status, body } => status_response(*status, body),
-        FaultAction::Typed {
-            fault,
-            message,
-            status,
-        } => {
-            let message = fault_message(fired, message);
-            let status_or = |default: StatusCode| {
-                status
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(default)
-            };
-            match surface {
-                "vcenter" if operation.contains("/authentication/token") || operation.contains("token-exchange") => {
-                    HttpResponse::build(status_or(StatusCode::BAD_REQUEST)).json(json!({
-                        "error": fault.clone().unwrap_or_else(|| "invalid_grant".into()),
-                        "error_description": message,
-                    }))
-                }
-                "vcenter" => HttpResponse::build(status_or(StatusCode::SERVICE_UNAVAILABLE)).json(json!({
-                    "error_type": fault.clone().unwrap_or_else(|| "SERVICE_UNAVAILABLE".into()),
-                    "messages": [{"id": "vlsim.injected_fault", "default_message": message, "args": []}],
-                })),
-                _ => HttpResponse::build(status_or(StatusCode::SERVICE_UNAVAILABLE)).json(json!({
-                    "generalErrors": [{
-                        "code": fault.clone().unwrap_or_else(|| "[ServiceUnavailable]".into()),
-                        "message": message,
-                    }]
-                })),
-            }
-        }
-    }
-}
-
 /// Wraps every request: a tracing span with surface, operation, status and latency, then
 /// fault injection, latency and the journal (not for `/_vlsim/`).
 pub async fn control_layer(
@@ -140,18 +71,21 @@ pub async fn control_layer(
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     use tracing::Instrument;
-    let surface = surface_of(req.method().as_str(), req.path());
+    let Some(control) = req.app_data::<web::Data<Control>>().cloned() else {
+        return next.call(req).await;
+    };
+    let surface = control.registry.surface_of_path(req.path());
     // Field values are only evaluated when the span is enabled (not at the default level).
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
         path = %req.path(),
-        surface,
+        surface = surface.name(),
         operation = tracing::field::Empty,
         status = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = control_inner(req, next, surface, !span.is_disabled())
+    let result = control_inner(&control, req, next, surface, !span.is_disabled())
         .instrument(span.clone())
         .await;
     match &result {
@@ -168,54 +102,57 @@ pub async fn control_layer(
     result
 }
 
-/// `METHOD /route/{pattern}`: how REST rules, latency settings and the journal name a call
-/// whose surface did not name it.
-fn route_operation(req: &actix_web::HttpRequest) -> String {
-    format!(
-        "{} {}",
-        req.method(),
-        req.match_pattern()
-            .unwrap_or_else(|| req.path().to_string())
-    )
+/// The surface and operation a request was for: what the surface named (a SOAP method, a
+/// vAPI operation), else its route, else (no route matched) `METHOD /path`.
+fn named(req: &HttpRequest, fallback: Surface) -> (Surface, String) {
+    let tag = req.app_data::<RouteTag>();
+    let surface = tag.map_or(fallback, |t| t.def.surface);
+    let operation = match req.extensions().get::<OperationName>() {
+        Some(name) => name.0.to_string(),
+        None => match tag.and_then(|t| t.route(req.method())) {
+            Some(route) => route.operation.to_string(),
+            None => format!("{} {}", req.method(), req.path()),
+        },
+    };
+    (surface, operation)
 }
 
-/// The operation the surface named (SOAP method, JSON-RPC `service.operation`), else the
-/// route.
-fn operation_of(req: &actix_web::HttpRequest) -> String {
-    req.extensions()
-        .get::<OperationName>()
-        .map(|o| o.0.clone())
-        .unwrap_or_else(|| route_operation(req))
+/// A fault rule for the route this request is for, applied before the handler, where the
+/// route's surface renders typed faults by route.
+fn early_fault(
+    control: &Control,
+    req: &ServiceRequest,
+) -> Option<(String, actix_web::HttpResponse)> {
+    let pattern = req.request().match_pattern()?;
+    let (def, route) = control.registry.route(req.method(), &pattern)?;
+    let render = def.typed_fault?;
+    let fired = control.faults.check(def.surface, route.operation, None)?;
+    let response = match fired.injected() {
+        Injected::Response(response) => response,
+        Injected::Typed(typed) => render(route, &typed),
+    };
+    Some((fired.rule_id, response))
 }
 
 async fn control_inner(
+    control: &Control,
     mut req: ServiceRequest,
     next: Next<BoxBody>,
-    surface: &'static str,
+    surface: Surface,
     traced: bool,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await;
-    };
-    if surface == "admin" {
+    if surface == Surface::Admin {
         return next.call(req).await;
     }
     let started = Instant::now();
-    let control = &state.control;
-
-    // REST surfaces: the operation is known from the route, so rules apply here.
     let mut injected = None;
-    let early = if surface != "vlsi" && !control.faults.is_empty() {
-        let operation = route_operation(req.request());
-        control
-            .faults
-            .check(surface, &operation, None)
-            .map(|fired| {
-                injected = Some(fired.rule_id.clone());
-                rest_fault_response(surface, &operation, &fired)
-            })
-    } else {
+    let early = if control.faults.is_empty() {
         None
+    } else {
+        early_fault(control, &req).map(|(rule, response)| {
+            injected = Some(rule);
+            response
+        })
     };
 
     let journal = &control.journal;
@@ -236,16 +173,16 @@ async fn control_inner(
         Some(response) => req.into_response(response),
         None => next.call(req).await?,
     };
-    // Naming the call costs a route lookup and a string; only done when something uses it.
+    // Naming the call costs a string; only done when something uses it.
     let delayed = !control.latency.is_off();
-    let operation = (journaling || delayed || traced).then(|| operation_of(res.request()));
-    if let Some(operation) = &operation {
+    let named = (journaling || delayed || traced).then(|| named(res.request(), surface));
+    if let Some((_, operation)) = &named {
         tracing::Span::current().record("operation", operation.as_str());
         if let Some(delay) = control.latency.delay_for(operation) {
             actix_web::rt::time::sleep(delay).await;
         }
     }
-    let Some(operation) = operation.filter(|_| journaling) else {
+    let Some((surface, operation)) = named.filter(|_| journaling) else {
         return Ok(res);
     };
     if injected.is_none() {
@@ -281,8 +218,8 @@ async fn control_inner(
     let (request_body, _) = excerpt(&request_copy);
     journal.push(Entry {
         id: journal.next_id(),
-        time: crate::clock::rfc3339_ms(state.core.clock.now_ms()),
-        surface: surface.to_string(),
+        time: crate::clock::rfc3339_ms(control.clock.now_ms()),
+        surface,
         operation,
         method,
         path,

@@ -132,7 +132,7 @@ mod tests {
     fn fixture_rsa() -> AsymmetricKey {
         use rsa::pkcs1::EncodeRsaPublicKey;
         use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey};
-        let (_, materials) = crate::fixtures::World::embedded().unwrap();
+        let (_, materials) = crate::fixtures::embedded().unwrap();
         let pem = materials
             .iter()
             .find(|m| m.algorithm == "RS256")

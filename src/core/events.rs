@@ -1,8 +1,10 @@
 //! The event log shared by every surface (e.g. `VLSI_JWT_TOKEN_GENERATED`), persisted in
 //! sled under monotonic ids so it reads newest-first and survives restarts.
 
+use crate::clock::SharedClock;
 use crate::core::error::CoreResult;
-use crate::core::Core;
+use crate::store::{trees, Log, Store, StoreResult};
+use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -15,8 +17,7 @@ pub struct Event {
     pub severity: String,
     /// Horizon module name (`Vlsi`) or the surface's product name.
     pub module: String,
-    /// `vlsi`, `fusionauth` or `vcenter`.
-    pub surface: String,
+    pub surface: Surface,
     pub time: String,
     pub time_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,10 +33,21 @@ pub struct NewEvent {
     pub event_type: &'static str,
     pub severity: &'static str,
     pub module: &'static str,
-    pub surface: &'static str,
+    pub surface: Surface,
     pub user: Option<String>,
     pub message: String,
     pub details: Map<String, Value>,
+}
+
+pub const AUDIT_SUCCESS: &str = "AUDIT_SUCCESS";
+pub const AUDIT_FAIL: &str = "AUDIT_FAIL";
+
+/// Event details from (name, value) pairs.
+pub fn details(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), v.clone()))
+        .collect()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -44,22 +56,34 @@ pub struct EventFilter {
     pub event_type: Option<String>,
     /// Type prefix (`VLSI_JWT_`).
     pub type_prefix: Option<String>,
-    pub surface: Option<String>,
+    pub surface: Option<Surface>,
     pub user: Option<String>,
     pub limit: usize,
 }
 
 pub const MAX_EVENT_PAGE: usize = 1000;
 
-impl Core {
-    pub fn record_event(&self, new: NewEvent) -> CoreResult<Event> {
+pub struct EventLog {
+    log: Log<Event>,
+    clock: SharedClock,
+}
+
+impl EventLog {
+    pub fn open(store: &Store, clock: &SharedClock) -> StoreResult<Self> {
+        Ok(Self {
+            log: store.log(trees::EVENTS)?,
+            clock: clock.clone(),
+        })
+    }
+
+    pub fn record(&self, new: NewEvent) -> CoreResult<Event> {
         let now = self.clock.now_ms();
-        let event = self.events.append(|id| Event {
+        let event = self.log.append(|id| Event {
             id,
             event_type: new.event_type.to_string(),
             severity: new.severity.to_string(),
             module: new.module.to_string(),
-            surface: new.surface.to_string(),
+            surface: new.surface,
             time: crate::clock::rfc3339_ms(now),
             time_ms: now,
             user: new.user,
@@ -70,10 +94,19 @@ impl Core {
         Ok(event)
     }
 
+    /// Records an event where a failure to record must not fail the caller's operation
+    /// (the outcome is already decided): the failure is logged.
+    pub fn record_or_log(&self, new: NewEvent) {
+        let event_type = new.event_type;
+        if let Err(e) = self.record(new) {
+            tracing::error!(error = %e, "could not record {event_type}");
+        }
+    }
+
     /// Events newest first, filtered, at most `filter.limit` (capped at 1000).
-    pub fn events(&self, filter: &EventFilter) -> CoreResult<Vec<Event>> {
+    pub fn list(&self, filter: &EventFilter) -> CoreResult<Vec<Event>> {
         let limit = filter.limit.clamp(1, MAX_EVENT_PAGE);
-        Ok(self.events.scan_rev(limit, |e| {
+        self.scan(limit, |e| {
             filter
                 .event_type
                 .as_ref()
@@ -82,16 +115,21 @@ impl Core {
                     .type_prefix
                     .as_ref()
                     .is_none_or(|p| e.event_type.starts_with(p.as_str()))
-                && filter.surface.as_ref().is_none_or(|s| &e.surface == s)
+                && filter.surface.is_none_or(|s| e.surface == s)
                 && filter.user.as_ref().is_none_or(|u| {
                     e.user
                         .as_deref()
                         .is_some_and(|eu| eu.eq_ignore_ascii_case(u))
                 })
-        })?)
+        })
     }
 
-    pub fn event_count(&self) -> usize {
-        self.events.len()
+    /// Up to `limit` events newest first that `keep` accepts.
+    pub fn scan(&self, limit: usize, keep: impl FnMut(&Event) -> bool) -> CoreResult<Vec<Event>> {
+        Ok(self.log.scan_rev(limit, keep)?)
+    }
+
+    pub fn count(&self) -> usize {
+        self.log.len()
     }
 }

@@ -1,34 +1,21 @@
-//! Users and their credentials. Passwords are stored only as salted PBKDF2-HMAC-SHA256
-//! hashes and compared in constant time.
+//! Credentials: passwords stored only as salted PBKDF2-HMAC-SHA256 hashes and compared in
+//! constant time, and the random strings that session ids and refresh tokens are made of.
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use std::num::NonZeroU32;
 
 /// Iterations are low on purpose: this is a test double whose login rate matters more than
 /// resistance to offline cracking of its fixture passwords.
 const PBKDF2_ITERATIONS: u32 = 1_000;
 
-/// A Horizon (VLSI) administrator account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct HorizonUser {
-    pub domain: String,
-    pub name: String,
-    pub password_hash: String,
-    pub privileges: Vec<String>,
-}
-
-impl HorizonUser {
-    /// `DOMAIN\name`, the form Horizon shows users in.
-    pub fn principal(&self) -> String {
-        format!("{}\\{}", self.domain, self.name)
-    }
-
-    /// The store key: case-insensitive `domain\name`.
-    pub fn key(domain: &str, name: &str) -> String {
-        format!("{}\\{}", domain.to_lowercase(), name.to_lowercase())
-    }
+/// `bytes` random bytes from a CSPRNG, URL-safe base64 without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    // rand's thread-local generator is a CSPRNG (ChaCha12) reseeded from the OS; drawing
+    // from it avoids a getrandom syscall per session id and refresh token.
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
 }
 
 pub fn hash_password(password: &str) -> String {

@@ -3,15 +3,16 @@
 
 use crate::core::crypto::AsymmetricKey;
 use crate::core::error::{CoreError, CoreResult};
-use crate::fixtures::KeyMaterial;
+use crate::spec::KeyMaterial;
+use crate::store::{Store, StoreResult, Table};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
-use serde_json::{json, Value};
-use std::sync::Arc;
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte uncompressed point follows.
 const P256_SPKI_PREFIX: [u8; 26] = [
@@ -28,7 +29,7 @@ pub struct SigningKey {
     /// PEM SPKI public key; `None` for HMAC keys, whose secret is never published.
     pub public_pem: Option<String>,
     /// Public JWK; `None` for HMAC keys.
-    pub jwk: Option<Value>,
+    pub jwk: Option<Jwk>,
     pub material: KeyMaterial,
 }
 
@@ -121,8 +122,7 @@ impl SigningKey {
                 let public_der = public.to_pkcs1_der().map_err(|e| key_error(id, e))?;
                 let asymmetric = AsymmetricKey::rsa(id, &private_der, public_der.as_bytes())
                     .map_err(|e| key_error(id, e))?;
-                let jwk =
-                    json!({"kty": "RSA", "kid": id, "use": "sig", "alg": "RS256", "n": n, "e": e});
+                let jwk = Jwk::new(id, "RS256", JwkParams::Rsa { n, e });
                 (KeyOps::Asymmetric(asymmetric), Some(public_pem), Some(jwk))
             }
             Algorithm::ES256 => {
@@ -146,7 +146,7 @@ impl SigningKey {
                     AsymmetricKey::ec(id, &der, point).map_err(|e| key_error(id, e))?;
                 let mut spki = P256_SPKI_PREFIX.to_vec();
                 spki.extend_from_slice(point);
-                let jwk = json!({"kty": "EC", "kid": id, "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y});
+                let jwk = Jwk::new(id, "ES256", JwkParams::Ec { crv: "P-256", x, y });
                 (
                     KeyOps::Asymmetric(asymmetric),
                     Some(pem_wrap("PUBLIC KEY", &spki)),
@@ -240,9 +240,128 @@ impl KeyRing {
         self.keys.iter().filter(|k| k.public_pem.is_some())
     }
 
-    pub fn jwks(&self) -> Value {
-        let keys: Vec<Value> = self.public().filter_map(|k| k.jwk.clone()).collect();
-        json!({ "keys": keys })
+    /// The public keys as a JWK Set.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.public().filter_map(|k| k.jwk.clone()).collect(),
+        }
+    }
+}
+
+/// A public key as RFC 7517 writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jwk {
+    pub kty: &'static str,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: &'static str,
+    pub alg: &'static str,
+    #[serde(flatten)]
+    pub params: JwkParams,
+    /// The certificate chain (base64 DER), where the key has a certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5c: Option<Vec<String>>,
+    /// SHA-1 thumbprint of the certificate (base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x5t: Option<String>,
+    #[serde(rename = "x5t#S256", skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum JwkParams {
+    Rsa {
+        n: String,
+        e: String,
+    },
+    Ec {
+        crv: &'static str,
+        x: String,
+        y: String,
+    },
+}
+
+impl Jwk {
+    fn new(kid: &str, alg: &'static str, params: JwkParams) -> Self {
+        Self {
+            kty: match params {
+                JwkParams::Rsa { .. } => "RSA",
+                JwkParams::Ec { .. } => "EC",
+            },
+            kid: kid.to_string(),
+            use_: "sig",
+            alg,
+            params,
+            x5c: None,
+            x5t: None,
+            x5t_s256: None,
+        }
+    }
+}
+
+/// A JWK Set (`{"keys": [...]}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// The key ring in use, rebuilt from the stored key material on start and on reset; and
+/// that material.
+pub struct Keys {
+    ring: RwLock<Arc<KeyRing>>,
+    materials: Table<KeyMaterial>,
+}
+
+impl Keys {
+    pub fn open(store: &Store) -> StoreResult<Self> {
+        Ok(Self {
+            ring: RwLock::new(Arc::new(KeyRing::default())),
+            materials: store.table(crate::store::trees::KEYS)?,
+        })
+    }
+
+    /// The ring as it is now (cheap: a shared pointer).
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.ring.read().map(|g| Arc::clone(&g)).unwrap_or_default()
+    }
+
+    /// The key `id`, or an internal error naming it (a key the world refers to is missing).
+    pub fn get(&self, id: &str) -> CoreResult<Arc<SigningKey>> {
+        self.ring()
+            .get(id)
+            .ok_or_else(|| CoreError::Internal(format!("signing key {id} is missing")))
+    }
+
+    /// Stores `material` after checking that it parses, so a broken fixture never leaves a
+    /// half-written ring.
+    pub fn store(&self, material: &KeyMaterial) -> CoreResult<()> {
+        SigningKey::from_material(material)?;
+        self.materials.put(&material.id, material)?;
+        Ok(())
+    }
+
+    /// The stored material of every key.
+    pub fn materials(&self) -> CoreResult<Vec<KeyMaterial>> {
+        Ok(self.materials.all()?.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// The stored material of key `id`.
+    pub fn material(&self, id: &str) -> CoreResult<Option<KeyMaterial>> {
+        Ok(self.materials.get(id)?)
+    }
+
+    /// Re-parses the stored material into the ring.
+    pub fn reload(&self) -> CoreResult<()> {
+        let mut keys = Vec::new();
+        for material in self.materials()? {
+            keys.push(SigningKey::from_material(&material)?);
+        }
+        let ring = Arc::new(KeyRing::new(keys));
+        if let Ok(mut guard) = self.ring.write() {
+            *guard = ring;
+        }
+        Ok(())
     }
 }
 
@@ -255,11 +374,10 @@ pub fn rsa_pkcs8_pem(pem: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::World;
 
     #[test]
     fn fixture_keys_parse_with_public_forms() {
-        let (_, materials) = World::embedded().unwrap();
+        let (_, materials) = crate::fixtures::embedded().unwrap();
         let ring = KeyRing::new(
             materials
                 .iter()
@@ -274,13 +392,18 @@ mod tests {
             .as_deref()
             .unwrap()
             .starts_with("-----BEGIN PUBLIC KEY-----"));
-        let jwks = ring.jwks();
+        let jwks = serde_json::to_value(ring.jwks()).unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(jwks["keys"][0]["kty"], "RSA");
+        assert_eq!(jwks["keys"][0]["use"], "sig");
+        assert!(jwks["keys"][0]["n"].is_string());
+        assert_eq!(jwks["keys"][1]["crv"], "P-256");
+        assert!(jwks["keys"][1].get("x5c").is_none());
     }
 
     #[test]
     fn generated_keys_differ_and_parse() {
-        let (_, materials) = World::embedded().unwrap();
+        let (_, materials) = crate::fixtures::embedded().unwrap();
         for m in &materials {
             if m.algorithm == "RS256" {
                 continue; // RSA keygen is slow in debug builds; covered by the wire test

@@ -1,5 +1,11 @@
 //! Protocol-neutral rules: the only place behaviour is decided. Adapters parse the wire,
 //! call into [`Core`], and encode what comes back; they never touch sled directly.
+//!
+//! Shared services (store, clock, key ring, tokens, sessions, events) live in the modules at
+//! this level; each product's rules are a type of their own, reached as `core.horizon()`,
+//! `core.fusionauth()` and `core.vcenter()`. Products depend on the shared services, never
+//! on one another: what one lends another (FusionAuth's default signing key is the
+//! Connection Server's) is handed over here, when the world is loaded.
 
 pub mod crypto;
 pub mod error;
@@ -8,42 +14,29 @@ pub mod fusionauth;
 pub mod horizon;
 pub mod identity;
 pub mod keys;
-pub mod queries;
 pub mod saml;
+pub mod services;
 pub mod sessions;
 pub mod tokens;
 pub mod vcenter;
 
 use crate::clock::SharedClock;
-use crate::fixtures::{HorizonSpec, KeyMaterial, World};
-use crate::store::{trees, Log, Store, Table};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use crate::spec::{KeyMaterial, World};
+use crate::store::Store;
 pub use error::{CoreError, CoreResult};
-use events::Event;
-use identity::HorizonUser;
-use keys::{KeyRing, SigningKey};
-use sessions::Session;
-use std::sync::{Arc, RwLock};
+use fusionauth::{FusionAuth, FusionAuthState, Neighbours};
+use horizon::{Horizon, HorizonState};
+use services::Services;
+use vcenter::{Vcenter, VcenterState};
 
 /// Marks a store whose fixtures were loaded; its value is the fixtures' origin.
 const META_INITIALISED: &str = "initialised";
-const META_HORIZON: &str = "horizon";
 
 /// Selects aws-lc-rs for what still goes through jsonwebtoken (HMAC keys; see [`crypto`])
 /// explicitly; idempotent.
 pub fn install_crypto_provider() {
     // Err means a provider is already installed, which is what we want.
     let _ = std::sync::LazyLock::force(&crypto::PROVIDER).install_default();
-}
-
-/// `bytes` random bytes from a CSPRNG, URL-safe base64 without padding.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // rand's thread-local generator is a CSPRNG (ChaCha12) reseeded from the OS; drawing
-    // from it avoids a getrandom syscall per session id and refresh token.
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
 }
 
 /// Where the world comes from when the store is empty.
@@ -71,18 +64,10 @@ pub struct LoadReport {
 }
 
 pub struct Core {
-    pub store: Store,
-    pub clock: SharedClock,
-    keys: RwLock<Arc<KeyRing>>,
-    horizon: RwLock<Arc<HorizonSpec>>,
-    key_materials: Table<KeyMaterial>,
-    horizon_users: Table<HorizonUser>,
-    sessions: Table<Session>,
-    events: Log<Event>,
-    query_cursors: queries::QueryCursors,
-    pub(crate) fusionauth: fusionauth::FusionAuthState,
-    vcenter: RwLock<Option<Arc<vcenter::VcenterRuntime>>>,
-    vcenter_users: Table<vcenter::VcenterUser>,
+    svc: Services,
+    horizon: HorizonState,
+    fusionauth: FusionAuthState,
+    vcenter: VcenterState,
 }
 
 impl Core {
@@ -94,24 +79,16 @@ impl Core {
     ) -> CoreResult<(Self, LoadReport)> {
         install_crypto_provider();
         let core = Self {
-            key_materials: store.table(trees::KEYS)?,
-            horizon_users: store.table(trees::HORIZON_USERS)?,
-            sessions: store.table(trees::SESSIONS)?,
-            events: store.log(trees::EVENTS)?,
-            query_cursors: queries::QueryCursors::default(),
-            fusionauth: fusionauth::FusionAuthState::open(&store)?,
-            vcenter: RwLock::new(None),
-            vcenter_users: store.table(trees::VCENTER_USERS)?,
-            keys: RwLock::new(Arc::new(KeyRing::default())),
-            horizon: RwLock::new(Arc::new(source.world.horizon.clone())),
-            store,
-            clock,
+            horizon: HorizonState::open(&store, &source.world.horizon)?,
+            fusionauth: FusionAuthState::open(&store)?,
+            vcenter: VcenterState::open(&store)?,
+            svc: Services::open(store, clock)?,
         };
-        let loaded_fixtures = match core.store.meta_get(META_INITIALISED)? {
+        let loaded_fixtures = match core.svc.store.meta_get(META_INITIALISED)? {
             Some(_) => {
                 // A data dir from before the vCenter surface: add its [vcenter] world.
-                if core.store.meta_get(vcenter::META_VCENTER)?.is_none() {
-                    core.load_vcenter(&source.world.vcenter)?;
+                if !core.vcenter().is_loaded()? {
+                    core.vcenter().load(&source.world.vcenter)?;
                 }
                 false
             }
@@ -124,62 +101,38 @@ impl Core {
         let report = LoadReport {
             loaded_fixtures,
             origin: core
+                .svc
                 .store
                 .meta_get(META_INITIALISED)?
                 .unwrap_or_else(|| source.origin.clone()),
             keys: core.key_ring().all().len(),
-            horizon_users: core.horizon_users.len(),
-            fusionauth_users: core.fusionauth.users.len(),
-            refresh_tokens: core.fusionauth.refresh_tokens.len(),
-            vcenter_users: core.vcenter_users.len(),
-            sessions: core.sessions.len(),
-            events: core.events.len(),
+            horizon_users: core.horizon().user_count(),
+            fusionauth_users: core.fusionauth().user_count(),
+            refresh_tokens: core.fusionauth().refresh_token_count(),
+            vcenter_users: core.vcenter().user_count(),
+            sessions: core.svc.sessions.count(),
+            events: core.svc.events.count(),
         };
         Ok((core, report))
     }
 
     /// Replaces everything in the store with `source` (first start and reset).
     pub fn load_world(&self, source: &WorldSource) -> CoreResult<()> {
-        self.store.clear_all()?;
+        self.svc.store.clear_all()?;
         for material in &source.keys {
             let material = if source.generate_keys {
                 keys::generate_like(material)?
             } else {
                 material.clone()
             };
-            // Parse before storing, so a broken fixture never leaves a half-written ring.
-            SigningKey::from_material(&material)?;
-            self.key_materials.put(&material.id, &material)?;
+            self.svc.keys.store(&material)?;
         }
-        let horizon = &source.world.horizon;
-        if !source.keys.iter().any(|k| k.id == horizon.signing_key) {
-            return Err(CoreError::invalid_argument(
-                "horizon.signing_key",
-                format!("no key with id {} in the fixtures", horizon.signing_key),
-            ));
-        }
-        for user in &horizon.users {
-            let domain = user
-                .domain
-                .clone()
-                .unwrap_or_else(|| horizon.domain.clone());
-            let record = HorizonUser {
-                name: user.name.clone(),
-                password_hash: identity::hash_password(&user.password),
-                privileges: user.privileges.clone(),
-                domain,
-            };
-            self.horizon_users
-                .put(HorizonUser::key(&record.domain, &record.name), &record)?;
-        }
-        let horizon_json = serde_json::to_string(horizon)
-            .map_err(|e| CoreError::Internal(format!("encoding horizon settings: {e}")))?;
-        self.store.meta_put(META_HORIZON, &horizon_json)?;
         let key_ids: Vec<String> = source.keys.iter().map(|k| k.id.clone()).collect();
-        self.fusionauth_load(&source.world.fusionauth, &key_ids)?;
-        self.load_vcenter(&source.world.vcenter)?;
-        self.store.meta_put(META_INITIALISED, &source.origin)?;
-        self.store.flush_blocking()?;
+        self.horizon().load(&source.world.horizon, &key_ids)?;
+        self.fusionauth().load(&source.world.fusionauth, &key_ids)?;
+        self.vcenter().load(&source.world.vcenter)?;
+        self.svc.store.meta_put(META_INITIALISED, &source.origin)?;
+        self.svc.store.flush_blocking()?;
         Ok(())
     }
 
@@ -187,14 +140,8 @@ impl Core {
     /// identity, and clients may have cached them.
     pub fn reset(&self, source: &WorldSource) -> CoreResult<()> {
         if source.generate_keys {
-            let current: Vec<KeyMaterial> = self
-                .key_materials
-                .all()?
-                .into_iter()
-                .map(|(_, m)| m)
-                .collect();
             let kept = WorldSource {
-                keys: current,
+                keys: self.svc.keys.materials()?,
                 generate_keys: false,
                 ..source.clone()
             };
@@ -207,143 +154,92 @@ impl Core {
 
     /// Replaces the whole store with a snapshot taken by [`Store::export_all`].
     pub fn restore(&self, data: &crate::store::Dump) -> CoreResult<()> {
-        self.store.import_all(data)?;
+        self.svc.store.import_all(data)?;
         self.refresh_cache()
     }
 
     /// Rebuilds in-memory views (parsed keys, settings) from the store.
     pub fn refresh_cache(&self) -> CoreResult<()> {
-        let mut ring = Vec::new();
-        for (_, material) in self.key_materials.all()? {
-            ring.push(SigningKey::from_material(&material)?);
-        }
-        let ring = Arc::new(KeyRing::new(ring));
-        if let Ok(mut guard) = self.keys.write() {
-            *guard = ring;
-        }
-        if let Some(json) = self.store.meta_get(META_HORIZON)? {
-            let spec: HorizonSpec = serde_json::from_str(&json)
-                .map_err(|e| CoreError::Internal(format!("stored horizon settings: {e}")))?;
-            if let Ok(mut guard) = self.horizon.write() {
-                *guard = Arc::new(spec);
-            }
-        }
-        self.fusionauth_refresh_cache()?;
-        self.refresh_vcenter()?;
+        self.svc.keys.reload()?;
+        self.horizon().reload()?;
+        let horizon = self.horizon().settings();
+        self.fusionauth().reload(Neighbours {
+            default_key: horizon.signing_key.clone(),
+            connection_server_name: horizon.connection_server_name.clone(),
+        })?;
+        self.vcenter().reload()?;
         Ok(())
     }
 
-    /// A dump of the world for `GET /_vlsim/state`: public key parts, users without
-    /// credentials, sessions, counts.
-    pub fn state_dump(&self) -> CoreResult<serde_json::Value> {
-        use serde_json::json;
-        let ring = self.key_ring();
-        let keys: Vec<serde_json::Value> = ring
-            .all()
-            .iter()
-            .map(|k| {
-                json!({
-                    "id": k.id,
-                    "name": k.name,
-                    "algorithm": keys::algorithm_name(k.algorithm),
-                    "public_pem": k.public_pem,
-                    "jwk": k.jwk,
-                })
-            })
-            .collect();
-        let users: Vec<serde_json::Value> = self
-            .horizon_users
-            .all()?
-            .into_iter()
-            .map(|(_, u)| json!({"principal": u.principal(), "privileges": u.privileges}))
-            .collect();
-        let now = self.clock.now_ms();
-        let sessions: Vec<serde_json::Value> = self
-            .sessions
-            .all()?
-            .into_iter()
-            .map(|(_, s)| {
-                json!({
-                    "id": s.id,
-                    "surface": s.surface,
-                    "principal": s.principal,
-                    "method": s.method,
-                    "created": crate::clock::rfc3339_ms(s.created_ms),
-                    "last_access": crate::clock::rfc3339_ms(s.last_access_ms),
-                    "expires": crate::clock::rfc3339_ms(s.expires_at_ms()),
-                    "expired": now >= s.expires_at_ms(),
-                })
-            })
-            .collect();
-        let horizon = self.horizon_settings();
-        let refresh_tokens: Vec<serde_json::Value> = self
-            .fusionauth
-            .refresh_tokens
-            .all()?
-            .into_iter()
-            .map(|(_, t)| {
-                json!({
-                    "id": t.id,
-                    "userId": t.user_id,
-                    "applicationId": t.application_id,
-                    "tenantId": t.tenant_id,
-                    "startInstant": t.start_instant,
-                    "insertInstant": t.insert_instant,
-                    "expirationInstant": t.expiration_instant,
-                    "expired": now >= t.expiration_instant,
-                })
-            })
-            .collect();
-        let fa_users: Vec<serde_json::Value> = self
-            .fusionauth
-            .users
-            .all()?
-            .into_iter()
-            .map(|(_, u)| {
-                let mut v = u.to_json();
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("password");
-                }
-                v
-            })
-            .collect();
-        Ok(json!({
-            "fixtures": self.store.meta_get(META_INITIALISED)?,
-            "keys": keys,
-            "horizon": {
-                "connection_server_name": horizon.connection_server_name,
-                "domain": horizon.domain,
-                "signing_key": horizon.signing_key,
-                "users": users,
-            },
-            "sessions": sessions,
-            "fusionauth": {
-                "users": fa_users,
-                "refresh_tokens": refresh_tokens,
-            },
-            "vcenter": {
-                "users": self.vcenter_users.all()?.into_iter().map(|(_, u)| u.principal()).collect::<Vec<_>>(),
-            },
-            "counts": {
-                "fusionauth_users": self.fusionauth.users.len(),
-                "fusionauth_refresh_tokens": self.fusionauth.refresh_tokens.len(),
-                "vcenter_users": self.vcenter_users.len(),
-                "keys": ring.all().len(),
-                "horizon_users": self.horizon_users.len(),
-                "sessions": self.sessions.len(),
-                "events": self.events.len(),
-            },
-        }))
+    /// The fixtures the store was loaded from, as recorded when it was.
+    pub fn fixtures_origin(&self) -> CoreResult<Option<String>> {
+        Ok(self.svc.store.meta_get(META_INITIALISED)?)
     }
 
-    pub fn key_ring(&self) -> Arc<KeyRing> {
-        self.keys.read().map(|g| Arc::clone(&g)).unwrap_or_default()
+    pub fn horizon(&self) -> Horizon<'_> {
+        Horizon::new(&self.svc, &self.horizon)
     }
 
-    pub fn horizon_settings(&self) -> Arc<HorizonSpec> {
-        self.horizon
-            .read()
-            .map(|g| Arc::clone(&g))
-            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+    pub fn fusionauth(&self) -> FusionAuth<'_> {
+        FusionAuth::new(&self.svc, &self.fusionauth)
+    }
+
+    pub fn vcenter(&self) -> Vcenter<'_> {
+        Vcenter::new(&self.svc, &self.vcenter)
+    }
+
+    /// The shared services: store, clock, keys, sessions, events.
+    pub fn services(&self) -> &Services {
+        &self.svc
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.svc.clock
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.svc.store
+    }
+
+    pub fn key_ring(&self) -> std::sync::Arc<keys::KeyRing> {
+        self.svc.keys.ring()
+    }
+
+    pub fn events(&self) -> &events::EventLog {
+        &self.svc.events
+    }
+
+    pub fn sessions(&self) -> &sessions::Sessions {
+        &self.svc.sessions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_vcenter_settings_stop_the_start() {
+        let (mut world, keys) = crate::fixtures::embedded().unwrap();
+        world.vcenter.signing_key = "40000000-0000-4000-8000-000000000002".into(); // ES256
+        let source = WorldSource {
+            world: world.clone(),
+            keys: keys.clone(),
+            origin: "t".into(),
+            generate_keys: false,
+        };
+        let store = Store::temporary().unwrap();
+        let Err(err) = Core::open(store, crate::clock::Clock::new(), &source) else {
+            panic!("the start should fail");
+        };
+        assert!(err.to_string().contains("RS256"), "{err}");
+        world.vcenter.signing_key = crate::spec::vcenter::default_signing_key();
+        world.vcenter.saml_token_lifetime_seconds = 0;
+        let source = WorldSource { world, ..source };
+        let store = Store::temporary().unwrap();
+        let Err(err) = Core::open(store, crate::clock::Clock::new(), &source) else {
+            panic!("the start should fail");
+        };
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 }

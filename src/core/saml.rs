@@ -12,7 +12,7 @@
 //! the claims are read from the very bytes that were digested.
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::soap::xml::{self, Element, Limits};
+use crate::xml::{self, Element, Limits};
 use aws_lc_rs::rsa::KeyPair as RsaKeyPair;
 use aws_lc_rs::signature::{self, KeyPair, UnparsedPublicKey};
 use base64::engine::general_purpose::STANDARD;

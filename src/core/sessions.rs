@@ -1,8 +1,10 @@
 //! Login sessions (VLSI SOAP and vCenter), persisted so they survive a restart, with an idle
 //! timeout measured by the server clock.
 
+use crate::clock::SharedClock;
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::Core;
+use crate::store::{trees, Store, StoreResult, Table};
+use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
 
 /// How stale a session's `last_access` may get before a use writes it back.
@@ -11,8 +13,8 @@ const TOUCH_GRANULARITY_MS: i64 = 1000;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Session {
     pub id: String,
-    /// Which surface created it (`vlsi`, `vcenter`); a session is only valid there.
-    pub surface: String,
+    /// Which surface created it; a session is only valid there.
+    pub surface: Surface,
     /// `DOMAIN\user` or `user@domain`.
     pub principal: String,
     #[serde(default)]
@@ -36,20 +38,39 @@ impl Session {
 
 /// Parameters of a new session.
 pub struct NewSession<'a> {
-    pub surface: &'a str,
+    pub surface: Surface,
     pub principal: String,
     pub privileges: Vec<String>,
     pub idle_timeout_secs: i64,
     pub method: &'a str,
 }
 
-impl Core {
+fn not_authenticated() -> CoreError {
+    CoreError::NotAuthenticated("The session is not authenticated.".into())
+}
+
+/// Every surface's sessions, in one relation.
+pub struct Sessions {
+    table: Table<Session>,
+    store: Store,
+    clock: SharedClock,
+}
+
+impl Sessions {
+    pub fn open(store: &Store, clock: &SharedClock) -> StoreResult<Self> {
+        Ok(Self {
+            table: store.table(trees::SESSIONS)?,
+            store: store.clone(),
+            clock: clock.clone(),
+        })
+    }
+
     /// Creates and durably stores a session.
-    pub async fn create_session(&self, new: NewSession<'_>) -> CoreResult<Session> {
+    pub async fn create(&self, new: NewSession<'_>) -> CoreResult<Session> {
         let now = self.clock.now_ms();
         let session = Session {
-            id: crate::core::random_token(24),
-            surface: new.surface.to_string(),
+            id: crate::core::identity::random_token(24),
+            surface: new.surface,
             principal: new.principal,
             privileges: new.privileges,
             locale: None,
@@ -58,17 +79,15 @@ impl Core {
             idle_timeout_secs: new.idle_timeout_secs,
             method: new.method.to_string(),
         };
-        self.sessions.put(&session.id, &session)?;
+        self.table.put(&session.id, &session)?;
         self.store.flush().await?;
         Ok(session)
     }
 
     /// The live session `id` on `surface`, touched (its idle timer restarts). An expired
     /// session is removed and reported as not authenticated.
-    pub fn session(&self, surface: &str, id: &str) -> CoreResult<Session> {
-        let not_authenticated =
-            || CoreError::NotAuthenticated("The session is not authenticated.".into());
-        let Some(mut session) = self.sessions.get(id)? else {
+    pub fn get(&self, surface: Surface, id: &str) -> CoreResult<Session> {
+        let Some(mut session) = self.table.get(id)? else {
             return Err(not_authenticated());
         };
         if session.surface != surface {
@@ -76,7 +95,7 @@ impl Core {
         }
         let now = self.clock.now_ms();
         if now >= session.expires_at_ms() {
-            self.sessions.remove(id)?;
+            self.table.remove(id)?;
             return Err(not_authenticated());
         }
         // Idle timeouts are minutes long: a write per second per session is precise enough
@@ -85,8 +104,8 @@ impl Core {
             let before = session.clone();
             session.last_access_ms = now;
             // Only if unchanged: a touch racing a logout must not bring the session back.
-            if !self.sessions.replace_if_unchanged(id, &before, &session)?
-                && self.sessions.get(id)?.is_none()
+            if !self.table.replace_if_unchanged(id, &before, &session)?
+                && self.table.get(id)?.is_none()
             {
                 return Err(not_authenticated());
             }
@@ -94,20 +113,35 @@ impl Core {
         Ok(session)
     }
 
+    /// Whether session `id` exists and has not expired (no touch).
+    pub fn is_live(&self, id: &str) -> bool {
+        let now = self.clock.now_ms();
+        self.table
+            .get(id)
+            .ok()
+            .flatten()
+            .is_some_and(|s| now < s.expires_at_ms())
+    }
+
     /// Stores changed session attributes (e.g. locale) without touching the timer.
-    pub fn update_session(&self, session: &Session) -> CoreResult<()> {
-        self.sessions.put(&session.id, session)?;
+    pub fn update(&self, session: &Session) -> CoreResult<()> {
+        self.table.put(&session.id, session)?;
         Ok(())
     }
 
     /// Ends a session durably; ending an unknown one is not an error.
-    pub async fn end_session(&self, id: &str) -> CoreResult<bool> {
-        let existed = self.sessions.remove(id)?.is_some();
+    pub async fn end(&self, id: &str) -> CoreResult<bool> {
+        let existed = self.table.remove(id)?.is_some();
         self.store.flush().await?;
         Ok(existed)
     }
 
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
+    pub fn count(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Every stored session (expired ones included), in id order.
+    pub fn all(&self) -> CoreResult<Vec<Session>> {
+        Ok(self.table.all()?.into_iter().map(|(_, s)| s).collect())
     }
 }

@@ -191,14 +191,13 @@ pub fn supported_algorithm(alg: Algorithm) -> bool {
 mod tests {
     use super::*;
     use crate::core::keys::KeyRing;
-    use crate::fixtures::World;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
     use serde_json::json;
 
     fn ring() -> KeyRing {
         crate::core::install_crypto_provider();
-        let (_, materials) = World::embedded().unwrap();
+        let (_, materials) = crate::fixtures::embedded().unwrap();
         KeyRing::new(
             materials
                 .iter()

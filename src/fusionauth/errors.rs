@@ -5,7 +5,8 @@
 use crate::core::CoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// FusionAuth's JSON content type.
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
@@ -62,23 +63,53 @@ impl FaError {
 }
 
 /// A JSON body with FusionAuth's content type.
-pub fn json_response(status: StatusCode, body: &impl serde::Serialize) -> HttpResponse {
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     match serde_json::to_vec(body) {
         Ok(bytes) => HttpResponse::build(status)
             .content_type(JSON_CONTENT_TYPE)
             .body(bytes),
-        Err(e) => HttpResponse::InternalServerError()
-            .content_type(JSON_CONTENT_TYPE)
-            .body(general_errors("[InternalError]", &e.to_string()).to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "a FusionAuth response could not be encoded");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
     }
 }
 
-fn field_errors(field: &str, code: &str, message: &str) -> Value {
-    json!({"fieldErrors": {field: [{"code": code, "message": message}]}})
+/// FusionAuth's `Errors` object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Errors {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    field_errors: BTreeMap<String, Vec<ErrorItem>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    general_errors: Vec<ErrorItem>,
 }
 
-fn general_errors(code: &str, message: &str) -> Value {
-    json!({"generalErrors": [{"code": code, "message": message}]})
+#[derive(Debug, Serialize)]
+pub struct ErrorItem {
+    code: String,
+    message: String,
+}
+
+fn field_errors(field: &str, code: &str, message: &str) -> Errors {
+    let item = ErrorItem {
+        code: code.to_string(),
+        message: message.to_string(),
+    };
+    Errors {
+        field_errors: BTreeMap::from([(field.to_string(), vec![item])]),
+        general_errors: Vec::new(),
+    }
+}
+
+pub fn general_errors(code: &str, message: &str) -> Errors {
+    Errors {
+        field_errors: BTreeMap::new(),
+        general_errors: vec![ErrorItem {
+            code: code.to_string(),
+            message: message.to_string(),
+        }],
+    }
 }
 
 fn empty(status: StatusCode) -> HttpResponse {
@@ -87,7 +118,7 @@ fn empty(status: StatusCode) -> HttpResponse {
 
 /// `CoreError::InvalidArgument.field` is either a field name (code `[invalid]<field>`), or
 /// `[<kind>]<field>` (code as given), or `[<Code>]` alone (a general error).
-fn invalid_argument(field: &str, message: &str) -> Value {
+fn invalid_argument(field: &str, message: &str) -> Errors {
     match field
         .strip_prefix('[')
         .and_then(|rest| rest.split_once(']'))
@@ -144,23 +175,40 @@ impl ResponseError for FaError {
 
 pub type FaResult<T> = Result<T, FaError>;
 
+/// How a typed fault rule answers on this surface: FusionAuth's Errors JSON, 503 unless
+/// the rule names a status.
+pub fn injected_fault(
+    _route: &crate::control::routes::Route,
+    typed: &crate::control::routes::TypedFault<'_>,
+) -> HttpResponse {
+    json_response(
+        typed.status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        &general_errors(
+            typed.fault.unwrap_or("[ServiceUnavailable]"),
+            &typed.message,
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn invalid_argument_codes() {
-        let v = invalid_argument("refreshToken", "m");
+        let json = |e: Errors| serde_json::to_value(e).unwrap();
+        let v = json(invalid_argument("refreshToken", "m"));
         assert_eq!(
             v["fieldErrors"]["refreshToken"][0]["code"],
             "[invalid]refreshToken"
         );
-        let v = invalid_argument("[disabled]refreshToken", "m");
+        let v = json(invalid_argument("[disabled]refreshToken", "m"));
         assert_eq!(
             v["fieldErrors"]["refreshToken"][0]["code"],
             "[disabled]refreshToken"
         );
-        let v = invalid_argument("[TenantIdRequired]", "m");
+        let v = json(invalid_argument("[TenantIdRequired]", "m"));
         assert_eq!(v["generalErrors"][0]["code"], "[TenantIdRequired]");
+        assert!(v.get("fieldErrors").is_none());
     }
 }

@@ -1,38 +1,26 @@
 //! `POST /api/login` and `POST /api/logout`.
 
-use super::auth::{self, Credential, REFRESH_TOKEN_COOKIE};
+use super::bodies::LoginBody;
 use super::errors::{json_response, FaError, FaResult};
-use super::{client_ip, device, token_cookies, Body, Query};
-use crate::core::fusionauth::jwt::{LoginOutcome, LoginRequest};
-use crate::core::fusionauth::refresh::RevokeTarget;
+use super::extract::{
+    cookie, JsonBody, LoginCaller, QueryParams, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
+};
+use super::{client_ip, device, token_cookies, Body};
+use crate::core::fusionauth::{LoginOutcome, LoginRequest, RevokeTarget};
 use crate::state::AppState;
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 /// The Login API answer (also used by reconcile): 200, or 202 when the user is not
 /// registered to the application; token cookies unless `noJWT`.
 pub fn login_response(state: &AppState, req: &HttpRequest, outcome: &LoginOutcome) -> HttpResponse {
-    let mut body = json!({ "user": outcome.user.to_json() });
-    if let Some(obj) = body.as_object_mut() {
-        if let Some(token) = &outcome.token {
-            obj.insert("token".into(), json!(token));
-        }
-        if let Some(exp) = outcome.token_expiration_instant {
-            obj.insert("tokenExpirationInstant".into(), json!(exp));
-        }
-        if let Some(r) = &outcome.refresh {
-            obj.insert("refreshToken".into(), json!(r.token));
-            obj.insert("refreshTokenId".into(), json!(r.id));
-        }
-    }
     let status = if outcome.registered {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
-    let mut res = json_response(status, &body);
+    let mut res = json_response(status, &LoginBody::from(outcome));
     let cookies = token_cookies(
         state,
         req,
@@ -64,27 +52,21 @@ fn required_text(body: &Body, name: &str) -> FaResult<String> {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    caller: LoginCaller,
+    JsonBody(body): JsonBody,
 ) -> FaResult<HttpResponse> {
-    let core = &state.core;
-    let key = match auth::credential(core, &req)? {
-        Credential::ApiKey(k) => Some(k),
-        _ => None,
-    };
-    let scope = auth::scope(core, &req, key.as_ref())?;
-    let body = Body::read(&state, &req, payload).await?;
-    let login_id = required_text(&body, "loginId")?;
-    let password = required_text(&body, "password")?;
     let request = LoginRequest {
-        login_id,
-        password,
+        login_id: required_text(&body, "loginId")?,
+        password: required_text(&body, "password")?,
         application_id: body.uuid("applicationId")?,
         no_jwt: body.bool("noJWT")?.unwrap_or(false),
         ip_address: client_ip(&req, body.string("ipAddress")?),
         device: device(&body)?,
     };
-    let outcome = core
-        .fa_login(request, scope.as_deref(), key.is_some())
+    let outcome = state
+        .core
+        .fusionauth()
+        .login(request, caller.scope.as_deref(), caller.key.is_some())
         .await?;
     Ok(login_response(&state, &req, &outcome))
 }
@@ -95,11 +77,10 @@ pub async fn login(
 pub async fn logout(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    QueryParams(query): QueryParams,
+    JsonBody(body): JsonBody,
 ) -> FaResult<HttpResponse> {
-    let core = &state.core;
-    let query = Query::parse(&req)?;
-    let body = Body::read(&state, &req, payload).await?;
+    let fusionauth = state.core.fusionauth();
     let global = match query.get("global") {
         Some(v) => v == "true",
         None => body.bool("global")?.unwrap_or(false),
@@ -108,21 +89,23 @@ pub async fn logout(
         .get("refreshToken")
         .map(str::to_string)
         .or(body.string("refreshToken")?)
-        .or_else(|| auth::cookie(&req, REFRESH_TOKEN_COOKIE));
+        .or_else(|| cookie(&req, REFRESH_TOKEN_COOKIE));
     if let Some(token) = token {
         if global {
-            if let Some(user_id) = core.fa_refresh_owner(&token)? {
+            if let Some(user_id) = fusionauth.refresh_owner(&token)? {
                 // Nothing to revoke is not an error for logout.
-                let _ = core
-                    .fa_revoke(RevokeTarget::User(user_id), None, None)
+                let _ = fusionauth
+                    .revoke(RevokeTarget::User(user_id), None, None)
                     .await;
             }
         } else {
-            let _ = core.fa_revoke(RevokeTarget::Token(token), None, None).await;
+            let _ = fusionauth
+                .revoke(RevokeTarget::Token(token), None, None)
+                .await;
         }
     }
     let mut res = HttpResponse::Ok().finish();
-    for name in [auth::ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE] {
+    for name in [ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE] {
         let mut c = Cookie::build(name, "").path("/").finish();
         c.make_removal();
         let _ = res.add_cookie(&c);

@@ -1,73 +1,51 @@
 //! The FusionAuth-style REST surface: `/api/login`, `/api/jwt/...`, `/api/key`,
 //! `/.well-known/...`. One module per API family; the rules live in
-//! `crate::core::fusionauth`, the error mapping in `errors.rs`, credentials in `auth.rs`.
+//! `crate::core::fusionauth`, the error mapping in `errors.rs`, credentials and bodies are
+//! parsed by the extractors in `extract.rs`, response bodies are the types in `bodies.rs`.
 
-pub mod auth;
+pub mod bodies;
 pub mod errors;
+pub mod extract;
 pub mod jwt;
 pub mod keys;
 pub mod login;
 pub mod refresh;
 
+use crate::control::routes::{no_operations, SurfaceDef};
+use crate::route;
 use crate::state::AppState;
+use crate::surface::Surface;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest};
 use errors::{FaError, FaResult};
 use serde_json::{Map, Value};
 
-/// The emulated operations, named as the journal and fault rules name them.
-pub const OPERATIONS: &[&str] = &[
-    "POST /api/login",
-    "POST /api/logout",
-    "GET /api/jwt/issue",
-    "POST /api/jwt/reconcile",
-    "GET /api/jwt/validate",
-    "POST /api/jwt/vend",
-    "GET /api/jwt/public-key",
-    "POST /api/jwt/refresh",
-    "GET /api/jwt/refresh",
-    "DELETE /api/jwt/refresh",
-    "GET /api/jwt/refresh/{tokenId}",
-    "DELETE /api/jwt/refresh/{tokenId}",
-    "GET /api/key",
-    "GET /api/key/{keyId}",
-    "GET /.well-known/jwks.json",
-    "GET /.well-known/openid-configuration",
-    "GET /.well-known/openid-configuration/{tenantId}",
-];
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/login", web::post().to(login::login))
-        .route("/api/logout", web::post().to(login::logout))
-        .route("/api/jwt/issue", web::get().to(jwt::issue))
-        .route("/api/jwt/reconcile", web::post().to(jwt::reconcile))
-        .route("/api/jwt/validate", web::get().to(jwt::validate))
-        .route("/api/jwt/vend", web::post().to(jwt::vend))
-        .route("/api/jwt/public-key", web::get().to(jwt::public_key))
-        .service(
-            web::resource("/api/jwt/refresh")
-                .route(web::post().to(refresh::refresh))
-                .route(web::get().to(refresh::retrieve_by_user))
-                .route(web::delete().to(refresh::revoke)),
-        )
-        .service(
-            web::resource("/api/jwt/refresh/{tokenId}")
-                .route(web::get().to(refresh::retrieve_by_id))
-                .route(web::delete().to(refresh::revoke_by_id)),
-        )
-        .route("/api/key", web::get().to(keys::retrieve_all))
-        .route("/api/key/{keyId}", web::get().to(keys::retrieve_one))
-        .route("/.well-known/jwks.json", web::get().to(keys::jwks))
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(keys::openid_configuration),
-        )
-        .route(
-            "/.well-known/openid-configuration/{tenantId}",
-            web::get().to(keys::openid_configuration_for_tenant),
-        );
-}
+pub static SURFACE: SurfaceDef = SurfaceDef {
+    surface: Surface::FusionAuth,
+    prefixes: &["/api", "/.well-known"],
+    routes: &[
+        route!(POST "/api/login" => login::login, "Log a user in (Login API)"),
+        route!(POST "/api/logout" => login::logout, "Log out: revoke the refresh token, clear the cookies"),
+        route!(GET "/api/jwt/issue" => jwt::issue, "Issue a JWT for another application"),
+        route!(POST "/api/jwt/reconcile" => jwt::reconcile, "Reconcile a JWT of an External JWT identity provider"),
+        route!(GET "/api/jwt/validate" => jwt::validate, "Validate a JWT"),
+        route!(POST "/api/jwt/vend" => jwt::vend, "Vend a JWT with the caller's claims"),
+        route!(GET "/api/jwt/public-key" => jwt::public_key, "Public keys, by application or kid"),
+        route!(POST "/api/jwt/refresh" => refresh::refresh, "Exchange a refresh token for a new access token"),
+        route!(GET "/api/jwt/refresh" => refresh::retrieve_by_user, "A user's refresh tokens"),
+        route!(DELETE "/api/jwt/refresh" => refresh::revoke, "Revoke refresh tokens by token, user or application"),
+        route!(GET "/api/jwt/refresh/{tokenId}" => refresh::retrieve_by_id, "One refresh token"),
+        route!(DELETE "/api/jwt/refresh/{tokenId}" => refresh::revoke_by_id, "Revoke one refresh token"),
+        route!(GET "/api/key" => keys::retrieve_all, "Every key (Key API)"),
+        route!(GET "/api/key/{keyId}" => keys::retrieve_one, "One key"),
+        route!(GET "/.well-known/jwks.json" => keys::jwks, "JWKS: the public signing keys"),
+        route!(GET "/.well-known/openid-configuration" => keys::openid_configuration, "OpenID discovery for the default tenant (or X-FusionAuth-TenantId)"),
+        route!(GET "/.well-known/openid-configuration/{tenantId}" => keys::openid_configuration_for_tenant, "OpenID discovery for a tenant"),
+    ],
+    operations: no_operations,
+    typed_fault: Some(errors::injected_fault),
+};
 
 /// A JSON request body (an object), read within the configured size limit.
 #[derive(Debug, Default)]
@@ -80,11 +58,11 @@ fn invalid_json(message: impl Into<String>) -> FaError {
 impl Body {
     /// Reads the body: empty → empty object; anything but a JSON object → 400 `[invalidJSON]`.
     pub async fn read(
-        state: &AppState,
         req: &HttpRequest,
-        payload: web::Payload,
+        payload: actix_web::dev::Payload,
+        limit: usize,
     ) -> FaResult<Self> {
-        let bytes = crate::http::read_body(req, payload, state.config.body_limit)
+        let bytes = crate::http::read_body(req, payload, limit)
             .await
             .map_err(|e| FaError::general("[invalid]", e.to_string()))?;
         let is_form = req
@@ -273,7 +251,7 @@ pub fn token_cookies(
     let mut out = Vec::new();
     if let Some(token) = access_token {
         out.push(
-            Cookie::build(auth::ACCESS_TOKEN_COOKIE, token.to_string())
+            Cookie::build(extract::ACCESS_TOKEN_COOKIE, token.to_string())
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
@@ -283,13 +261,13 @@ pub fn token_cookies(
     }
     if let Some((token, max_age)) = refresh {
         out.push(
-            Cookie::build(auth::REFRESH_TOKEN_COOKIE, token.to_string())
+            Cookie::build(extract::REFRESH_TOKEN_COOKIE, token.to_string())
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
                 .secure(secure)
                 .max_age(CookieDuration::seconds(max_age.max(0)))
-                .expires(state.core.clock.now() + CookieDuration::seconds(max_age.max(0)))
+                .expires(state.core.clock().now() + CookieDuration::seconds(max_age.max(0)))
                 .finish(),
         );
     }

@@ -1,44 +1,45 @@
 //! `POST /api/jwt/refresh` (exchange), `GET /api/jwt/refresh[/{tokenId}]` (retrieve) and
 //! every `DELETE /api/jwt/refresh...` variant (revoke).
 
-use super::auth::{self, Credential, REFRESH_TOKEN_COOKIE};
+use super::bodies::{OneRefreshToken, RefreshTokenBody, RefreshTokens, RefreshedBody};
 use super::errors::{json_response, FaError, FaResult};
-use super::{parse_uuid, token_cookies, Body, Query};
-use crate::core::fusionauth::refresh::RevokeTarget;
+use super::extract::{
+    cookie, ApiKeyAuth, JsonBody, QueryParams, Revoker, TenantHeader, ACCESS_TOKEN_COOKIE,
+    REFRESH_TOKEN_COOKIE,
+};
+use super::{parse_uuid, token_cookies};
+use crate::core::fusionauth::RevokeTarget;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
 
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
-    payload: web::Payload,
+    TenantHeader(scope): TenantHeader,
+    JsonBody(body): JsonBody,
 ) -> FaResult<HttpResponse> {
-    let core = &state.core;
-    let scope = auth::tenant_header(core, &req)?;
-    let body = Body::read(&state, &req, payload).await?;
     let from_body = body.string("refreshToken")?;
     // The previous access token (cookie wins) is only relayed in the jwt.refresh event.
-    let original = auth::cookie(&req, auth::ACCESS_TOKEN_COOKIE).or(body.string("token")?);
+    let original = cookie(&req, ACCESS_TOKEN_COOKIE).or(body.string("token")?);
     let ttl = body.integer("timeToLiveInSeconds")?;
     // The cookie wins over the body.
-    let presented = auth::cookie(&req, REFRESH_TOKEN_COOKIE)
+    let presented = cookie(&req, REFRESH_TOKEN_COOKIE)
         .or(from_body)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| FaError::missing("refreshToken"))?;
-    let refreshed = core
-        .fa_refresh(&presented, scope.as_deref(), ttl, original.as_deref())
+    let refreshed = state
+        .core
+        .fusionauth()
+        .refresh(&presented, scope.as_deref(), ttl, original.as_deref())
         .await?;
-    let mut res = json_response(
-        StatusCode::OK,
-        &json!({
-            "token": refreshed.access_token,
-            "refreshToken": refreshed.refresh.token,
-            "refreshTokenId": refreshed.refresh.id,
-        }),
-    );
+    let body = RefreshedBody {
+        refresh_token: &refreshed.refresh.token,
+        refresh_token_id: &refreshed.refresh.id,
+        token: &refreshed.access_token,
+    };
+    let mut res = json_response(StatusCode::OK, &body);
     for c in token_cookies(
         &state,
         &req,
@@ -53,69 +54,44 @@ pub async fn refresh(
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn retrieve_by_id(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    auth: ApiKeyAuth,
     path: web::Path<String>,
 ) -> FaResult<HttpResponse> {
-    let core = &state.core;
-    let key = auth::api_key(core, &req)?;
-    let scope = auth::scope(core, &req, Some(&key))?;
     let id = parse_uuid("tokenId", &path.into_inner())?;
-    let token = core.fa_retrieve_refresh(&id, scope.as_deref())?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "refreshToken": token.to_json() }),
-    ))
+    let token = state
+        .core
+        .fusionauth()
+        .retrieve_refresh(&id, auth.scope.as_deref())?;
+    let body = OneRefreshToken {
+        refresh_token: RefreshTokenBody::from(&token),
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn retrieve_by_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    auth: ApiKeyAuth,
+    QueryParams(query): QueryParams,
 ) -> FaResult<HttpResponse> {
-    let core = &state.core;
-    let key = auth::api_key(core, &req)?;
-    let scope = auth::scope(core, &req, Some(&key))?;
-    let query = Query::parse(&req)?;
     let user_id = query
         .uuid("userId")?
         .ok_or_else(|| FaError::missing("userId"))?;
-    let tokens = core.fa_user_refresh_tokens(&user_id, scope.as_deref())?;
-    let list: Vec<_> = tokens.iter().map(|t| t.to_json()).collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "refreshTokens": list }),
-    ))
+    let tokens = state
+        .core
+        .fusionauth()
+        .user_refresh_tokens(&user_id, auth.scope.as_deref())?;
+    let body = RefreshTokens {
+        refresh_tokens: tokens.iter().map(RefreshTokenBody::from).collect(),
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
-/// Who revokes: an API key (scoped), or a JWT (only its own token, by value or id).
-/// Returns (tenant scope, owner = the JWT's `sub`).
-fn revoker(state: &AppState, req: &HttpRequest) -> FaResult<(Option<String>, Option<String>)> {
-    let core = &state.core;
-    Ok(match auth::credential(core, req)? {
-        Credential::ApiKey(key) => (auth::scope(core, req, Some(&key))?, None),
-        Credential::Jwt(jwt) => {
-            let scope = auth::tenant_header(core, req)?;
-            let claims = core.fa_validate(&jwt, scope.as_deref())?;
-            let sub = claims
-                .get("sub")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| FaError::Unauthorized("the JWT has no subject".into()))?
-                .to_string();
-            (scope, Some(sub))
-        }
-        Credential::None => return Err(FaError::Unauthorized("no credentials".into())),
-    })
-}
-
-async fn revoke_with(
-    state: &AppState,
-    who: (Option<String>, Option<String>),
-    target: RevokeTarget,
-) -> FaResult<HttpResponse> {
-    let (scope, owner) = who;
+async fn revoke_as(state: &AppState, who: Revoker, target: RevokeTarget) -> FaResult<HttpResponse> {
     state
         .core
-        .fa_revoke(target, scope.as_deref(), owner.as_deref())
+        .fusionauth()
+        .revoke(target, who.scope.as_deref(), who.owner.as_deref())
         .await?;
     Ok(HttpResponse::Ok().finish())
 }
@@ -125,12 +101,10 @@ async fn revoke_with(
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
+    who: Revoker,
+    QueryParams(query): QueryParams,
+    JsonBody(body): JsonBody,
 ) -> FaResult<HttpResponse> {
-    let who = revoker(&state, &req)?;
-    let query = Query::parse(&req)?;
-    let body = Body::read(&state, &req, payload).await?;
     let token = match query.get("token") {
         Some(t) => Some(t.to_string()),
         None => body.string("token")?.filter(|t| !t.is_empty()),
@@ -158,16 +132,15 @@ pub async fn revoke(
             ))
         }
     };
-    revoke_with(&state, who, target).await
+    revoke_as(&state, who, target).await
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn revoke_by_id(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    who: Revoker,
     path: web::Path<String>,
 ) -> FaResult<HttpResponse> {
-    let who = revoker(&state, &req)?;
     let id = parse_uuid("tokenId", &path.into_inner())?;
-    revoke_with(&state, who, RevokeTarget::TokenId(id)).await
+    revoke_as(&state, who, RevokeTarget::TokenId(id)).await
 }

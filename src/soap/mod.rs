@@ -1,11 +1,9 @@
 //! Generic SOAP 1.1: read an envelope into a bounded tree, write responses and faults.
 //! Knows nothing of Horizon; `vlsi/` supplies the operations and the fault types.
 
-pub mod xml;
-
+use crate::xml::{self, Element, Limits, XmlError};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use xml::{Element, Limits, XmlError};
 
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -46,6 +44,23 @@ pub struct SoapFault {
     pub string: String,
     /// Rendered XML of the `detail` content.
     pub detail: Option<String>,
+}
+
+impl std::fmt::Display for SoapFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SOAP fault {}: {}", self.code.as_str(), self.string)
+    }
+}
+
+/// Faults render themselves, so extractors and handlers can return them.
+impl actix_web::ResponseError for SoapFault {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        fault_response(self)
+    }
 }
 
 impl SoapFault {

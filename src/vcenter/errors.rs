@@ -1,12 +1,16 @@
 //! The one mapping from [`CoreError`] to the vCenter wire: [`classify`] is the exhaustive
-//! `match`; the renderers encode its answer as an `/api` std error, an OAuth2 error body, a
-//! legacy `/rest` error, or a vAPI JSON-RPC error value.
+//! `match`; [`VcError`] renders its answer as an `/api` std error, an OAuth2 error body or a
+//! legacy `/rest` error, as the handler's return type says; [`rpc_error`] encodes it as a
+//! vAPI JSON-RPC error value.
 
+use crate::control::routes::{Route, TypedFault};
 use crate::core::vcenter::TARGET_FIELDS;
 use crate::core::CoreError;
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
 use serde_json::{json, Value};
+use std::marker::PhantomData;
 
 /// Which family of errors the failing operation declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,16 +159,54 @@ pub fn oauth_description(message: &str) -> String {
         .collect()
 }
 
-fn message(std: StdError, text: &str) -> Value {
-    json!({"id": std.message_id(), "default_message": text, "args": []})
+/// A vAPI localizable message.
+#[derive(Debug, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub default_message: String,
+    pub args: [String; 0],
+}
+
+fn message(id: &str, text: &str) -> Message {
+    Message {
+        id: id.to_string(),
+        default_message: text.to_string(),
+        args: [],
+    }
 }
 
 /// `{"error_type":"UNAUTHENTICATED","messages":[...]}` (the `/api` body and the legacy value).
-pub fn std_body(std: StdError, text: &str) -> Value {
-    json!({
-        "error_type": std.name().to_uppercase(),
-        "messages": [message(std, text)],
-    })
+#[derive(Debug, Serialize)]
+pub struct StdErrorBody {
+    pub error_type: String,
+    pub messages: Vec<Message>,
+}
+
+pub fn std_body(std: StdError, text: &str) -> StdErrorBody {
+    StdErrorBody {
+        error_type: std.name().to_uppercase(),
+        messages: vec![message(std.message_id(), text)],
+    }
+}
+
+/// An OAuth2 error (RFC 6749 §5.2).
+#[derive(Debug, Serialize)]
+pub struct OAuthErrorBody {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// A legacy `/rest` error: `{"type": "<error type id>", "value": {...}}`.
+#[derive(Debug, Serialize)]
+pub struct LegacyErrorBody<T> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: T,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Messages {
+    pub messages: Vec<Message>,
 }
 
 fn with_challenge(
@@ -183,39 +225,137 @@ pub fn api_std(std: StdError, text: &str) -> HttpResponse {
 }
 
 /// `/api/...` response for a failed operation of `family`.
-pub fn api_error(err: &CoreError, family: Family) -> HttpResponse {
+fn api_error(err: &CoreError, family: Family) -> HttpResponse {
     let text = public_message(err);
     match classify(err, family) {
         Wire::Std(std) => api_std(std, &text),
-        Wire::OAuth(code) => oauth_response(code, &text),
+        Wire::OAuth(code) => oauth_response(StatusCode::BAD_REQUEST, code.code(), &text),
     }
 }
 
-/// 400 `{"error": ..., "error_description": ...}` with `Cache-Control: no-store`.
-pub fn oauth_response(code: OAuthError, text: &str) -> HttpResponse {
-    HttpResponse::BadRequest()
+/// An OAuth2 error with `Cache-Control: no-store`.
+pub fn oauth_response(status: StatusCode, code: &str, text: &str) -> HttpResponse {
+    HttpResponse::build(status)
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"))
-        .json(json!({"error": code.code(), "error_description": oauth_description(text)}))
+        .json(OAuthErrorBody {
+            error: code.to_string(),
+            error_description: oauth_description(text),
+        })
 }
 
-/// Legacy `/rest/...` error: `{"type": "<error type id>", "value": {...}}`.
-pub fn legacy_error(err: &CoreError, family: Family) -> HttpResponse {
+/// Legacy `/rest/...` error.
+fn legacy_error(err: &CoreError, family: Family) -> HttpResponse {
     let text = public_message(err);
     match classify(err, family) {
         Wire::Std(std) => legacy_std(std, &text),
-        Wire::OAuth(code) => HttpResponse::BadRequest().json(json!({
-            "type": format!("com.vmware.vcenter.tokenservice.{}", code.code()),
-            "value": {"messages": [message(StdError::InvalidRequest, &text)]},
-        })),
+        Wire::OAuth(code) => HttpResponse::BadRequest().json(LegacyErrorBody {
+            kind: format!("com.vmware.vcenter.tokenservice.{}", code.code()),
+            value: Messages {
+                messages: vec![message(StdError::InvalidRequest.message_id(), &text)],
+            },
+        }),
     }
 }
 
 pub fn legacy_std(std: StdError, text: &str) -> HttpResponse {
-    with_challenge(HttpResponse::build(std.status()), std).json(json!({
-        "type": format!("com.vmware.vapi.std.errors.{}", std.name()),
-        "value": std_body(std, text),
-    }))
+    with_challenge(HttpResponse::build(std.status()), std).json(LegacyErrorBody {
+        kind: format!("com.vmware.vapi.std.errors.{}", std.name()),
+        value: std_body(std, text),
+    })
+}
+
+/// Which wire a handler answers on: the `/api` or the legacy `/rest` form, and the error
+/// family of its operation.
+pub trait Form {
+    const FAMILY: Family;
+    const LEGACY: bool;
+}
+
+/// `/api/session` and the other vAPI std-error operations.
+pub struct Api;
+/// `POST /api/vcenter/authentication/token`: OAuth2 errors.
+pub struct ApiToken;
+/// `/rest/com/vmware/cis/session`.
+pub struct Rest;
+/// `POST /rest/vcenter/tokenservice/token-exchange`.
+pub struct RestToken;
+
+impl Form for Api {
+    const FAMILY: Family = Family::Std;
+    const LEGACY: bool = false;
+}
+impl Form for ApiToken {
+    const FAMILY: Family = Family::OAuth2;
+    const LEGACY: bool = false;
+}
+impl Form for Rest {
+    const FAMILY: Family = Family::Std;
+    const LEGACY: bool = true;
+}
+impl Form for RestToken {
+    const FAMILY: Family = Family::TokenService;
+    const LEGACY: bool = true;
+}
+
+/// A failed vCenter call, rendered in the form `F` of its handler.
+pub struct VcError<F> {
+    pub error: CoreError,
+    form: PhantomData<F>,
+}
+
+impl<F> From<CoreError> for VcError<F> {
+    fn from(error: CoreError) -> Self {
+        Self {
+            error,
+            form: PhantomData,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for VcError<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<F> std::fmt::Display for VcError<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl<F: Form> ResponseError for VcError<F> {
+    fn status_code(&self) -> StatusCode {
+        self.error_response().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if F::LEGACY {
+            legacy_error(&self.error, F::FAMILY)
+        } else {
+            api_error(&self.error, F::FAMILY)
+        }
+    }
+}
+
+/// How a typed fault rule answers on this surface: an OAuth2 error on the token routes
+/// (default `invalid_grant`, 400), a vAPI std error elsewhere (`SERVICE_UNAVAILABLE`, 503).
+pub fn injected_fault(route: &Route, typed: &TypedFault<'_>) -> HttpResponse {
+    if route.path.contains("/authentication/token") || route.path.contains("token-exchange") {
+        return HttpResponse::build(typed.status.unwrap_or(StatusCode::BAD_REQUEST)).json(
+            OAuthErrorBody {
+                error: typed.fault.unwrap_or("invalid_grant").to_string(),
+                error_description: typed.message.clone(),
+            },
+        );
+    }
+    HttpResponse::build(typed.status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE)).json(
+        StdErrorBody {
+            error_type: typed.fault.unwrap_or("SERVICE_UNAVAILABLE").to_string(),
+            messages: vec![message("vlsim.injected_fault", &typed.message)],
+        },
+    )
 }
 
 fn rpc_message(id: &str, text: &str) -> Value {

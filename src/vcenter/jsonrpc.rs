@@ -1,17 +1,23 @@
 //! vAPI JSON-RPC 2.0 on `POST /api`: what the official Python SDK sends. Operations are
 //! found in one table keyed by (serviceId, operationId); answers are always HTTP 200 with
 //! `result.output` or `result.error` (the SDK turns any other status into an HTTP error),
-//! values in the vAPI encoding (`STRUCTURE`, `OPTIONAL`, `SECRET`, `ERROR`).
+//! values in the vAPI encoding (`STRUCTURE`, `OPTIONAL`, `SECRET`, `ERROR`). That encoding
+//! is a generic tagged data format, so values are built as JSON values here; the JSON-RPC
+//! envelope itself is typed.
 
+use crate::control::faults::Injected;
+use crate::control::{InjectedFault, OperationName};
 use crate::core::sessions::Session;
-use crate::core::vcenter::{Credentials, IssueSpec, TokenInfo};
+use crate::core::vcenter::{Credentials, IssueSpec, TokenInfo, Vcenter};
 use crate::core::{Core, CoreError, CoreResult};
 use crate::http::read_body;
 use crate::state::AppState;
+use crate::surface::Surface;
 use crate::vcenter::client_host;
 use crate::vcenter::errors::{rpc_error, rpc_std, Family, StdError};
 use actix_web::HttpMessage;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 const SCHEME_USER_PASS: &str = "com.vmware.vapi.std.security.user_pass";
@@ -19,9 +25,47 @@ const SCHEME_SESSION: &str = "com.vmware.vapi.std.security.session_id";
 const SCHEME_SAML_BEARER: &str = "com.vmware.vapi.std.security.saml_bearer_token";
 const SCHEME_OAUTH: &str = "com.vmware.vapi.std.security.oauth";
 
-const SESSION_SERVICE: &str = "com.vmware.cis.session";
-const TOKEN_SERVICE: &str = "com.vmware.vcenter.authentication.token";
-const TOKEN_EXCHANGE_SERVICE: &str = "com.vmware.vcenter.tokenservice.token_exchange";
+/// One vAPI operation: its service and operation ids, the name the journal and fault rules
+/// use (`service.operation`), and the error family it declares.
+struct RpcOperation {
+    service: &'static str,
+    operation: &'static str,
+    name: &'static str,
+    family: Family,
+}
+
+macro_rules! rpc_operation {
+    ($service:literal, $operation:literal, $family:expr) => {
+        RpcOperation {
+            service: $service,
+            operation: $operation,
+            name: concat!($service, ".", $operation),
+            family: $family,
+        }
+    };
+}
+
+/// The operations served.
+const OPERATIONS: &[RpcOperation] = &[
+    rpc_operation!("com.vmware.cis.session", "create", Family::Std),
+    rpc_operation!("com.vmware.cis.session", "get", Family::Std),
+    rpc_operation!("com.vmware.cis.session", "delete", Family::Std),
+    rpc_operation!(
+        "com.vmware.vcenter.authentication.token",
+        "issue",
+        Family::OAuth2
+    ),
+    rpc_operation!(
+        "com.vmware.vcenter.tokenservice.token_exchange",
+        "exchange",
+        Family::TokenService
+    ),
+];
+
+/// Every JSON-RPC operation's name (`/_vlsim/about`).
+pub fn operation_names() -> Vec<&'static str> {
+    OPERATIONS.iter().map(|op| op.name).collect()
+}
 
 /// One call, as parsed from the envelope.
 struct Call<'a> {
@@ -30,23 +74,48 @@ struct Call<'a> {
     host: String,
 }
 
-/// The operations served: (serviceId, operationId, error family).
-const OPERATIONS: &[(&str, &str, Family)] = &[
-    (SESSION_SERVICE, "create", Family::Std),
-    (SESSION_SERVICE, "get", Family::Std),
-    (SESSION_SERVICE, "delete", Family::Std),
-    (TOKEN_SERVICE, "issue", Family::OAuth2),
-    (TOKEN_EXCHANGE_SERVICE, "exchange", Family::TokenService),
-];
+/// A JSON-RPC 2.0 response: a vAPI `result` (with `output` or `error`), or a protocol
+/// `error`.
+#[derive(Serialize)]
+struct Response<'a> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<RpcResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ProtocolError<'a>>,
+}
 
-fn envelope(id: &Value, result: Value) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+#[derive(Serialize)]
+enum RpcResult {
+    #[serde(rename = "output")]
+    Output(Value),
+    #[serde(rename = "error")]
+    Error(Value),
+}
+
+#[derive(Serialize)]
+struct ProtocolError<'a> {
+    code: i64,
+    message: &'a str,
+}
+
+fn envelope(id: &Value, result: RpcResult) -> HttpResponse {
+    HttpResponse::Ok().json(Response {
+        jsonrpc: "2.0",
+        id,
+        result: Some(result),
+        error: None,
+    })
 }
 
 fn rpc_protocol_error(id: &Value, code: i64, message: &str) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message},
-    }))
+    HttpResponse::Ok().json(Response {
+        jsonrpc: "2.0",
+        id,
+        result: None,
+        error: Some(ProtocolError { code, message }),
+    })
 }
 
 /// A vAPI string value: bare, `{"OPTIONAL": ...}` or `{"SECRET": ...}`; `None` when unset.
@@ -103,7 +172,7 @@ fn spec_from_input(input: &Value) -> CoreResult<IssueSpec> {
 
 /// The spec, or the failure recorded as a failed exchange.
 fn spec_input(core: &Core, who: &str, input: &Value) -> CoreResult<IssueSpec> {
-    spec_from_input(input).inspect_err(|e| core.vcenter_token_failed(who, None, "", e))
+    spec_from_input(input).inspect_err(|e| core.vcenter().token_failed(who, None, "", e))
 }
 
 fn sec_str<'a>(call: &'a Call<'_>, key: &str) -> Option<&'a str> {
@@ -120,7 +189,7 @@ fn unauthenticated() -> CoreError {
 
 fn session_of(core: &Core, call: &Call<'_>) -> CoreResult<Session> {
     match (scheme(call), sec_str(call, "sessionId")) {
-        (SCHEME_SESSION, Some(id)) => core.vcenter_session(id),
+        (SCHEME_SESSION, Some(id)) => core.vcenter().session(id),
         _ => Err(unauthenticated()),
     }
 }
@@ -129,7 +198,8 @@ fn caller_of(core: &Core, call: &Call<'_>) -> CoreResult<String> {
     match scheme(call) {
         SCHEME_OAUTH => {
             let token = sec_str(call, "accessToken").ok_or_else(unauthenticated)?;
-            core.vcenter_jwt_subject(token)
+            core.vcenter()
+                .jwt_subject(token)
                 .map(|s| s.principal)
                 .map_err(|_| unauthenticated())
         }
@@ -153,55 +223,57 @@ fn token_info_value(info: TokenInfo, struct_name: &str, issued_type_required: bo
     }}})
 }
 
-async fn run(core: &Core, service: &str, operation: &str, call: Call<'_>) -> CoreResult<Value> {
-    match (service, operation) {
-        (SESSION_SERVICE, "create") => {
+async fn run(core: &Core, operation: &str, call: Call<'_>) -> CoreResult<Value> {
+    let vcenter = core.vcenter();
+    match operation {
+        "com.vmware.cis.session.create" => {
             let session = match scheme(&call) {
                 SCHEME_USER_PASS => {
                     let user = sec_str(&call, "userName").ok_or_else(unauthenticated)?;
                     let password = sec_str(&call, "password").ok_or_else(unauthenticated)?;
-                    core.vcenter_login(Credentials::Password { user, password })
+                    vcenter
+                        .login(Credentials::Password { user, password })
                         .await?
                 }
                 SCHEME_SAML_BEARER => {
                     let xml = sec_str(&call, "samlToken").ok_or_else(unauthenticated)?;
-                    core.vcenter_login(Credentials::Saml(xml)).await?
+                    vcenter.login(Credentials::Saml(xml)).await?
                 }
                 SCHEME_OAUTH => {
                     let jwt = sec_str(&call, "accessToken").ok_or_else(unauthenticated)?;
-                    core.vcenter_login(Credentials::Jwt(jwt)).await?
+                    vcenter.login(Credentials::Jwt(jwt)).await?
                 }
                 _ => return Err(unauthenticated()),
             };
             Ok(json!({ "SECRET": session.id }))
         }
-        (SESSION_SERVICE, "get") => {
+        "com.vmware.cis.session.get" => {
             let session = session_of(core, &call)?;
             Ok(json!({"STRUCTURE": {"com.vmware.cis.session.info": {
-                "user": Core::vcenter_display_user(&session.principal),
+                "user": Vcenter::display_user(&session.principal),
                 "created_time": crate::clock::rfc3339_ms(session.created_ms),
                 "last_accessed_time": crate::clock::rfc3339_ms(session.last_access_ms),
             }}}))
         }
-        (SESSION_SERVICE, "delete") => {
+        "com.vmware.cis.session.delete" => {
             let session = session_of(core, &call)?;
-            core.vcenter_logout(&session).await?;
+            vcenter.logout(&session).await?;
             Ok(Value::Null)
         }
-        (TOKEN_SERVICE, "issue") => {
+        "com.vmware.vcenter.authentication.token.issue" => {
             let who = caller_of(core, &call)?;
             let spec = spec_input(core, &who, call.input)?;
-            let info = core.vcenter_issue_token(&who, &spec, &call.host)?;
+            let info = vcenter.issue_token(&who, &spec, &call.host)?;
             Ok(token_info_value(
                 info,
                 "com.vmware.oauth2.token_info",
                 false,
             ))
         }
-        (TOKEN_EXCHANGE_SERVICE, "exchange") => {
+        "com.vmware.vcenter.tokenservice.token_exchange.exchange" => {
             let who = caller_of(core, &call)?;
             let spec = spec_input(core, &who, call.input)?;
-            let info = core.vcenter_issue_token(&who, &spec, &call.host)?;
+            let info = vcenter.issue_token(&who, &spec, &call.host)?;
             Ok(token_info_value(
                 info,
                 "com.vmware.vcenter.tokenservice.token_exchange.info",
@@ -209,7 +281,7 @@ async fn run(core: &Core, service: &str, operation: &str, call: Call<'_>) -> Cor
             ))
         }
         _ => Err(CoreError::Internal(format!(
-            "operation {service}.{operation} is listed but not implemented"
+            "operation {operation} is listed but not implemented"
         ))),
     }
 }
@@ -243,33 +315,26 @@ pub async fn invoke(
             .unwrap_or("")
     };
     let (service, operation) = (field("serviceId"), field("operationId"));
-    let Some((_, _, family)) = OPERATIONS
+    let Some(op) = OPERATIONS
         .iter()
-        .find(|(s, o, _)| *s == service && *o == operation)
+        .find(|op| op.service == service && op.operation == operation)
     else {
         let error = rpc_std(
             StdError::OperationNotFound,
             &format!("Operation {operation} of service {service} is not found"),
         );
-        return envelope(&id, json!({ "error": error }));
+        return envelope(&id, RpcResult::Error(error));
     };
     // Name the call for the journal and let fault rules target JSON-RPC operations.
-    let op_name = format!("{service}.{operation}");
-    req.extensions_mut()
-        .insert(crate::control::OperationName(op_name.clone()));
-    if let Some(fired) = state.control.faults.check("vcenter", &op_name, None) {
-        use crate::control::faults::FaultAction;
-        use crate::control::middleware::{dropped_connection, fault_message, status_response};
+    req.extensions_mut().insert(OperationName(op.name));
+    if let Some(fired) = state.control.faults.check(Surface::Vcenter, op.name, None) {
         req.extensions_mut()
-            .insert(crate::control::middleware::InjectedFault(
-                fired.rule_id.clone(),
-            ));
-        return match &fired.action {
-            FaultAction::Drop => dropped_connection(),
-            FaultAction::Status { status, body } => status_response(*status, body),
-            FaultAction::Typed { message, .. } => envelope(
+            .insert(InjectedFault(fired.rule_id.clone()));
+        return match fired.injected() {
+            Injected::Response(response) => response,
+            Injected::Typed(typed) => envelope(
                 &id,
-                json!({ "error": rpc_std(StdError::ServiceUnavailable, &fault_message(&fired, message)) }),
+                RpcResult::Error(rpc_std(StdError::ServiceUnavailable, &typed.message)),
             ),
         };
     }
@@ -281,8 +346,8 @@ pub async fn invoke(
         input: params.and_then(|p| p.get("input")).unwrap_or(&null),
         host: client_host(&req),
     };
-    match run(&state.core, service, operation, call).await {
-        Ok(output) => envelope(&id, json!({ "output": output })),
-        Err(e) => envelope(&id, json!({ "error": rpc_error(&e, *family) })),
+    match run(&state.core, op.name, call).await {
+        Ok(output) => envelope(&id, RpcResult::Output(output)),
+        Err(e) => envelope(&id, RpcResult::Error(rpc_error(&e, op.family))),
     }
 }

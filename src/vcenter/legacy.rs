@@ -2,17 +2,16 @@
 //! `vmware-api-session-id` cookie) and the deprecated token service
 //! `POST /rest/vcenter/tokenservice/token-exchange` (`{"spec": ...}` → `{"value": ...}`).
 
-use crate::core::vcenter::IssueSpec;
+use super::bodies::{IssueSpecBody, SessionInfo, TokenInfoBody, Value};
+use super::errors::{Rest, RestToken, VcError};
+use super::extract::{login_from_header, Caller, LiveSession};
+use super::{client_host, read_body, SESSION_HEADER};
 use crate::core::CoreError;
-use crate::http::{is_https, read_body};
+use crate::http::is_https;
 use crate::state::AppState;
-use crate::vcenter::errors::{legacy_error, Family};
-use crate::vcenter::session::{info_json, login_from_header};
-use crate::vcenter::{caller, client_host, require_session, SESSION_HEADER};
 use actix_web::cookie::Cookie;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 fn action(req: &HttpRequest) -> Option<String> {
     req.query_string()
@@ -22,73 +21,67 @@ fn action(req: &HttpRequest) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn info(state: &AppState, req: &HttpRequest) -> HttpResponse {
-    match require_session(&state.core, req, true) {
-        Ok(session) => HttpResponse::Ok().json(json!({"value": info_json(&session)})),
-        Err(e) => legacy_error(&e, Family::Std),
-    }
-}
-
-/// `POST`: log in (Basic or SIGN); `POST ?~action=get`: session info.
+/// `POST`: log in (Basic or SIGN); `POST ?~action=get` / `?~action=delete`: the others.
 #[tracing::instrument(skip_all, level = "debug")]
-pub async fn session_post(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn session_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, VcError<Rest>> {
     match action(&req).as_deref() {
-        Some("get") => return info(&state, &req),
-        Some("delete") => return session_delete(state, req).await,
+        Some("get") => {
+            let session = LiveSession::<Rest>::extract(&req).await?;
+            return Ok(session_get(session).await);
+        }
+        Some("delete") => {
+            let session = LiveSession::<Rest>::extract(&req).await?;
+            return session_delete(state, session).await;
+        }
         Some(other) => {
-            return legacy_error(
-                &CoreError::invalid_argument("~action", format!("unknown action {other}")),
-                Family::Std,
+            return Err(
+                CoreError::invalid_argument("~action", format!("unknown action {other}")).into(),
             )
         }
         None => {}
     }
-    match login_from_header(&state.core, &req).await {
-        Ok(session) => {
-            let mut response = HttpResponse::Ok();
-            let header_only = req
-                .headers()
-                .get("vmware-use-header-authn")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-            if !header_only {
-                let cookie = Cookie::build(SESSION_HEADER, session.id.clone())
-                    .path("/rest")
-                    .http_only(true)
-                    .secure(is_https(&req))
-                    .finish();
-                response.cookie(cookie);
-            }
-            response.json(json!({"value": session.id}))
-        }
-        Err(e) => legacy_error(&e, Family::Std),
+    let session = login_from_header(&state.core, &req).await?;
+    let mut response = HttpResponse::Ok();
+    let header_only = req
+        .headers()
+        .get("vmware-use-header-authn")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !header_only {
+        let cookie = Cookie::build(SESSION_HEADER, session.id.clone())
+            .path("/rest")
+            .http_only(true)
+            .secure(is_https(&req))
+            .finish();
+        response.cookie(cookie);
     }
+    Ok(response.json(Value { value: session.id }))
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
-pub async fn session_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    info(&state, &req)
+pub async fn session_get(LiveSession(session, ..): LiveSession<Rest>) -> HttpResponse {
+    HttpResponse::Ok().json(Value {
+        value: SessionInfo::from(&session),
+    })
 }
 
 #[tracing::instrument(skip_all, level = "debug")]
-pub async fn session_delete(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let result = match require_session(&state.core, &req, true) {
-        Ok(session) => state.core.vcenter_logout(&session).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => {
-            let mut gone = Cookie::build(SESSION_HEADER, "").path("/rest").finish();
-            gone.make_removal();
-            HttpResponse::Ok().cookie(gone).finish()
-        }
-        Err(e) => legacy_error(&e, Family::Std),
-    }
+pub async fn session_delete(
+    state: web::Data<AppState>,
+    LiveSession(session, ..): LiveSession<Rest>,
+) -> Result<HttpResponse, VcError<Rest>> {
+    state.core.vcenter().logout(&session).await?;
+    let mut gone = Cookie::build(SESSION_HEADER, "").path("/rest").finish();
+    gone.make_removal();
+    Ok(HttpResponse::Ok().cookie(gone).finish())
 }
 
 #[derive(Debug, Deserialize)]
 struct ExchangeBody {
-    spec: IssueSpec,
+    spec: IssueSpecBody,
 }
 
 /// `TokenExchange.exchange`: JSON `{"spec": {...}}`.
@@ -96,29 +89,20 @@ struct ExchangeBody {
 pub async fn token_exchange(
     state: web::Data<AppState>,
     req: HttpRequest,
+    Caller(who, ..): Caller<RestToken>,
     payload: web::Payload,
-) -> HttpResponse {
-    let core = &state.core;
-    let who = match caller(core, &req, true) {
-        Ok(who) => who,
-        Err(e) => return legacy_error(&e, Family::TokenService),
-    };
-    let parsed = match read_body(&req, payload, state.config.body_limit).await {
+) -> Result<HttpResponse, VcError<RestToken>> {
+    let vcenter = state.core.vcenter();
+    let spec = match read_body(&state, &req, payload).await {
         Ok(body) => serde_json::from_slice::<ExchangeBody>(&body)
             .map_err(|e| CoreError::invalid_argument("spec", format!("malformed request: {e}"))),
-        Err(e) => Err(CoreError::invalid_argument("body", e.to_string())),
-    };
-    let result = match parsed {
-        Ok(b) => core.vcenter_issue_token(&who, &b.spec.normalised(), &client_host(&req)),
-        Err(e) => {
-            core.vcenter_token_failed(&who, None, "", &e);
-            Err(e)
-        }
-    };
-    match result {
-        Ok(info) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(json!({"value": info})),
-        Err(e) => legacy_error(&e, Family::TokenService),
+        Err(e) => Err(e),
     }
+    .inspect_err(|e| vcenter.token_failed(&who, None, "", e))?;
+    let info = vcenter.issue_token(&who, &spec.spec.into(), &client_host(&req))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Value {
+            value: TokenInfoBody::from(&info),
+        }))
 }

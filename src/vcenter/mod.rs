@@ -1,73 +1,56 @@
 //! The vCenter surface: `/api/session` (`session.rs`), RFC 8693 token exchange as a form
 //! (`token.rs`), vAPI JSON-RPC 2.0 on `POST /api` (`jsonrpc.rs`), the legacy `/rest` forms
-//! (`legacy.rs`), OIDC discovery and JWKS (`oidc.rs`), and the one error mapping
-//! (`errors.rs`). Rules live in `core::vcenter`; this module parses and encodes.
+//! (`legacy.rs`), OIDC discovery and JWKS (`oidc.rs`), the callers' credentials
+//! (`extract.rs`) and the one error mapping (`errors.rs`). Rules live in `core::vcenter`;
+//! this module parses and encodes.
 //!
 //! Only exact paths are registered (no `/api` scope), so other surfaces may serve their own
 //! `/api/...` routes beside these.
 
+pub mod bodies;
 pub mod errors;
+pub mod extract;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod oidc;
 pub mod session;
 pub mod token;
 
-use crate::core::sessions::Session;
-use crate::core::vcenter::Subject;
-use crate::core::{Core, CoreError, CoreResult};
+use crate::control::routes::SurfaceDef;
+use crate::core::CoreError;
+use crate::route;
+use crate::state::AppState;
+use crate::surface::Surface;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
-/// The emulated operations, named as the journal and fault rules name them (JSON-RPC
-/// calls by their vAPI service and operation).
-pub const OPERATIONS: &[&str] = &[
-    "POST /api/session",
-    "GET /api/session",
-    "DELETE /api/session",
-    "POST /api/vcenter/authentication/token",
-    "POST /api",
-    "com.vmware.cis.session.create",
-    "com.vmware.cis.session.get",
-    "com.vmware.cis.session.delete",
-    "com.vmware.vcenter.authentication.token.issue",
-    "com.vmware.vcenter.tokenservice.token_exchange.exchange",
-    "POST /rest/com/vmware/cis/session",
-    "GET /rest/com/vmware/cis/session",
-    "DELETE /rest/com/vmware/cis/session",
-    "POST /rest/vcenter/tokenservice/token-exchange",
-    "GET /openidconnect/{domain}/.well-known/openid-configuration",
-    "GET /openidconnect/jwks/{domain}",
-];
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/session")
-            .route(web::post().to(session::create))
-            .route(web::get().to(session::get))
-            .route(web::delete().to(session::delete)),
-    )
-    .service(web::resource("/api/vcenter/authentication/token").route(web::post().to(token::issue)))
-    .service(web::resource("/api").route(web::post().to(jsonrpc::invoke)))
-    .service(
-        web::resource("/rest/com/vmware/cis/session")
-            .route(web::post().to(legacy::session_post))
-            .route(web::get().to(legacy::session_get))
-            .route(web::delete().to(legacy::session_delete)),
-    )
-    .service(
-        web::resource("/rest/vcenter/tokenservice/token-exchange")
-            .route(web::post().to(legacy::token_exchange)),
-    )
-    .service(
-        web::resource("/openidconnect/{domain}/.well-known/openid-configuration")
-            .route(web::get().to(oidc::discovery)),
-    )
-    .service(web::resource("/openidconnect/jwks/{domain}").route(web::get().to(oidc::jwks)));
-}
+pub static SURFACE: SurfaceDef = SurfaceDef {
+    surface: Surface::Vcenter,
+    prefixes: &[
+        "/api/session",
+        "/api/vcenter",
+        "/rest/com/vmware",
+        "/rest/vcenter",
+        "/openidconnect",
+    ],
+    routes: &[
+        route!(POST "/api/session" => session::create, "Log in (Basic, SIGN SAML token or Bearer JWT)"),
+        route!(GET "/api/session" => session::get, "The session's user and times"),
+        route!(DELETE "/api/session" => session::delete, "Log out"),
+        route!(POST "/api/vcenter/authentication/token" => token::issue, "RFC 8693 token exchange (Token.issue)"),
+        route!(POST "/api" => jsonrpc::invoke, "vAPI JSON-RPC 2.0 (the operation is in the call)"),
+        route!(POST "/rest/com/vmware/cis/session" => legacy::session_post, "Legacy login (and ?~action=get|delete)"),
+        route!(GET "/rest/com/vmware/cis/session" => legacy::session_get, "Legacy session info"),
+        route!(DELETE "/rest/com/vmware/cis/session" => legacy::session_delete, "Legacy logout"),
+        route!(POST "/rest/vcenter/tokenservice/token-exchange" => legacy::token_exchange, "Legacy token exchange (TokenExchange.exchange)"),
+        route!(GET "/openidconnect/{domain}/.well-known/openid-configuration" => oidc::discovery, "OIDC discovery of the SSO domain"),
+        route!(GET "/openidconnect/jwks/{domain}" => oidc::jwks, "JWKS of the SSO domain (with x5c)"),
+    ],
+    operations: jsonrpc::operation_names,
+    typed_fault: Some(errors::injected_fault),
+};
 
 /// The host the client addressed (`Host`), reduced to host-name characters; it goes into
 /// issued tokens' `iss`.
@@ -86,80 +69,14 @@ pub fn client_host(req: &HttpRequest) -> String {
     }
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-}
-
-/// The session id from the `vmware-api-session-id` header (and, with `cookie`, its cookie).
-pub fn session_id(req: &HttpRequest, cookie: bool) -> Option<String> {
-    header(req, SESSION_HEADER).map(str::to_string).or_else(|| {
-        cookie
-            .then(|| req.cookie(SESSION_HEADER))
-            .flatten()
-            .map(|c| c.value().to_string())
-    })
-}
-
-/// What the `Authorization` header carries.
-pub enum Authorization {
-    Basic {
-        user: String,
-        password: String,
-    },
-    /// `SIGN token="..."`: the token as sent (base64 of gzip'ed SAML XML).
-    Sign(String),
-    Bearer(String),
-}
-
-pub fn authorization(req: &HttpRequest) -> Option<Authorization> {
-    let value = header(req, "Authorization")?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    let rest = rest.trim();
-    if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = STANDARD.decode(rest).ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (user, password) = text.split_once(':')?;
-        Some(Authorization::Basic {
-            user: user.to_string(),
-            password: password.to_string(),
-        })
-    } else if scheme.eq_ignore_ascii_case("sign") {
-        // SIGN token="...", signature_alg="...", signature="...", nonce="...", bodyhash="..."
-        let start = rest.find("token=\"")?.checked_add("token=\"".len())?;
-        let tail = rest.get(start..)?;
-        let end = tail.find('"')?;
-        Some(Authorization::Sign(tail.get(..end)?.to_string()))
-    } else if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
-        Some(Authorization::Bearer(rest.to_string()))
-    } else {
-        None
-    }
-}
-
-fn not_authenticated() -> CoreError {
-    CoreError::NotAuthenticated("Authentication required.".into())
-}
-
-/// The live session named by the request.
-pub fn require_session(core: &Core, req: &HttpRequest, cookie: bool) -> CoreResult<Session> {
-    let id = session_id(req, cookie).ok_or_else(not_authenticated)?;
-    core.vcenter_session(&id)
-}
-
-/// Who may call the token service: a session, or a Bearer JWT from a trusted issuer.
-pub fn caller(core: &Core, req: &HttpRequest, cookie: bool) -> CoreResult<String> {
-    if let Some(id) = session_id(req, cookie) {
-        return core.vcenter_session(&id).map(|s| s.principal);
-    }
-    match authorization(req) {
-        Some(Authorization::Bearer(token)) => core
-            .vcenter_jwt_subject(&token)
-            .map(|Subject { principal, .. }| principal)
-            .map_err(|_| not_authenticated()),
-        _ => Err(not_authenticated()),
-    }
+/// The request body within the configured limit (a body that is too large is a bad
+/// argument of the call, as vCenter's token service reports it).
+pub async fn read_body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Bytes, CoreError> {
+    crate::http::read_body(req, payload, state.config.body_limit)
+        .await
+        .map_err(|e| CoreError::invalid_argument("body", e.to_string()))
 }

@@ -1,47 +1,39 @@
 //! `AuthenticationManager`: Login, LoginByToken, Logout, SetLocale.
 
 use crate::soap::SoapFault;
-use crate::vlsi::faults::{self, core_fault};
+use crate::vlsi::faults;
 use crate::vlsi::types::{JwtTokenData, SecureString};
 use crate::vlsi::{data_object, required_text, Call, CookieChange, Operation, Reply};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use futures_util::FutureExt;
 
-const SERVICE: &str = "AuthenticationManager";
-
-pub fn operations() -> Vec<Operation> {
-    vec![
-        Operation {
-            service: SERVICE,
-            method: "AuthenticationManager_Login",
-            needs_session: false,
-            handler: |call| login(call).boxed_local(),
-            on_fault: None,
-        },
-        Operation {
-            service: SERVICE,
-            method: "AuthenticationManager_LoginByToken",
-            needs_session: false,
-            handler: |call| login_by_token(call).boxed_local(),
-            on_fault: None,
-        },
-        Operation {
-            service: SERVICE,
-            method: "AuthenticationManager_Logout",
-            needs_session: true,
-            handler: |call| logout(call).boxed_local(),
-            on_fault: None,
-        },
-        Operation {
-            service: SERVICE,
-            method: "AuthenticationManager_SetLocale",
-            needs_session: true,
-            handler: |call| set_locale(call).boxed_local(),
-            on_fault: None,
-        },
-    ]
-}
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "AuthenticationManager_Login",
+        needs_session: false,
+        handler: |call| login(call).boxed_local(),
+        on_fault: None,
+    },
+    Operation {
+        name: "AuthenticationManager_LoginByToken",
+        needs_session: false,
+        handler: |call| login_by_token(call).boxed_local(),
+        on_fault: None,
+    },
+    Operation {
+        name: "AuthenticationManager_Logout",
+        needs_session: true,
+        handler: |call| logout(call).boxed_local(),
+        on_fault: None,
+    },
+    Operation {
+        name: "AuthenticationManager_SetLocale",
+        needs_session: true,
+        handler: |call| set_locale(call).boxed_local(),
+        on_fault: None,
+    },
+];
 
 /// The password: a `SecureString` (base64 of the UTF-8 bytes), or plain text from
 /// hand-written requests.
@@ -71,10 +63,10 @@ async fn login(call: Call) -> Result<Reply, SoapFault> {
     let password = password(&call)?;
     let session = call
         .core()
-        .horizon_login(&username, &password, &domain)
-        .await
-        .map_err(|e| core_fault(&e))?;
-    Ok(Reply::new("AuthenticationManager_Login", "").with_cookie(CookieChange::Set(session.id)))
+        .horizon()
+        .login(&username, &password, &domain)
+        .await?;
+    Ok(Reply::empty().with_cookie(CookieChange::Set(session.id)))
 }
 
 async fn login_by_token(call: Call) -> Result<Reply, SoapFault> {
@@ -85,28 +77,20 @@ async fn login_by_token(call: Call) -> Result<Reply, SoapFault> {
     let data: JwtTokenData = data_object(el, "data", "JwtTokenData")?;
     let session = call
         .core()
-        .horizon_login_by_token(data.token.trim())
-        .await
-        .map_err(|e| core_fault(&e))?;
-    Ok(Reply::new("AuthenticationManager_LoginByToken", "")
-        .with_cookie(CookieChange::Set(session.id)))
+        .horizon()
+        .login_by_token(data.token.trim())
+        .await?;
+    Ok(Reply::empty().with_cookie(CookieChange::Set(session.id)))
 }
 
 async fn logout(call: Call) -> Result<Reply, SoapFault> {
-    if let Some(session) = &call.session {
-        call.core()
-            .horizon_logout(session)
-            .await
-            .map_err(|e| core_fault(&e))?;
-    }
-    Ok(Reply::new("AuthenticationManager_Logout", "").with_cookie(CookieChange::Clear))
+    call.core().horizon().logout(call.session()?).await?;
+    Ok(Reply::empty().with_cookie(CookieChange::Clear))
 }
 
 async fn set_locale(call: Call) -> Result<Reply, SoapFault> {
     let locale = required_text(&call.op, "locale")?.trim().to_string();
-    let mut session = call.session.clone().ok_or_else(faults::security_error)?;
-    call.core()
-        .horizon_set_locale(&mut session, &locale)
-        .map_err(|e| core_fault(&e))?;
-    Ok(Reply::new("AuthenticationManager_SetLocale", ""))
+    let mut session = call.session()?.clone();
+    call.core().horizon().set_locale(&mut session, &locale)?;
+    Ok(Reply::empty())
 }

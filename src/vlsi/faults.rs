@@ -108,8 +108,14 @@ pub fn by_name(type_name: &str, message: &str) -> SoapFault {
     }
 }
 
-/// The one mapping from domain errors to VLSI faults.
-pub fn core_fault(err: &CoreError) -> SoapFault {
+/// The one mapping from domain errors to VLSI faults (handlers use `?`).
+impl From<CoreError> for SoapFault {
+    fn from(err: CoreError) -> Self {
+        fault_of(&err)
+    }
+}
+
+fn fault_of(err: &CoreError) -> SoapFault {
     match err {
         CoreError::NotAuthenticated(_) => security_error(),
         CoreError::InvalidCredentials(message) => {
@@ -128,7 +134,8 @@ pub fn core_fault(err: &CoreError) -> SoapFault {
         } => invalid_argument(name, message),
         CoreError::NotFound { id, message, .. } => entity_not_found(id, message),
         CoreError::InvalidToken(message) => invalid_argument("token", message),
-        CoreError::Conflict(message) => view_runtime_fault("InvalidRequest", message, ""),
+        // The one conflict VLSI has: too many open query cursors (QueryService_Create).
+        CoreError::Conflict(message) => view_runtime_fault("InvalidState", message, ""),
         CoreError::Store(e) => unexpected(
             "An unexpected error occurred while storing data.",
             &e.to_string(),
@@ -157,7 +164,7 @@ mod tests {
 
     #[test]
     fn insufficient_permission_lists_privileges() {
-        let f = core_fault(&CoreError::PermissionDenied {
+        let f = SoapFault::from(CoreError::PermissionDenied {
             message: "no".into(),
             privileges: vec!["ADMINISTRATOR".into()],
         });

@@ -4,34 +4,28 @@
 use crate::core::sessions::Session;
 use crate::core::Core;
 use crate::soap::SoapFault;
-use crate::vlsi::faults::{self, core_fault, fault_type};
+use crate::vlsi::faults::{self, fault_type};
 use crate::vlsi::types::{to_fragment, JwtPublicKeyInfo, JwtTokenGenerationSpec, JwtTokenInfo};
 use crate::vlsi::{data_object, Call, Operation, Reply};
 use futures_util::FutureExt;
 
-const SERVICE: &str = "JwtToken";
-
-pub fn operations() -> Vec<Operation> {
-    vec![
-        Operation {
-            service: SERVICE,
-            method: "JwtToken_Generate",
-            needs_session: true,
-            handler: |call| generate(call).boxed_local(),
-            on_fault: Some(record_generation_failure),
-        },
-        Operation {
-            service: SERVICE,
-            method: "JwtToken_GetPublicKeys",
-            needs_session: false,
-            handler: |call| get_public_keys(call).boxed_local(),
-            on_fault: None,
-        },
-    ]
-}
+pub const OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "JwtToken_Generate",
+        needs_session: true,
+        handler: |call| generate(call).boxed_local(),
+        on_fault: Some(record_generation_failure),
+    },
+    Operation {
+        name: "JwtToken_GetPublicKeys",
+        needs_session: false,
+        handler: |call| get_public_keys(call).boxed_local(),
+        on_fault: None,
+    },
+];
 
 fn record_generation_failure(core: &Core, session: Option<&Session>, fault: &SoapFault) {
-    core.horizon_generation_failed(
+    core.horizon().generation_failed(
         session.map(|s| s.principal.clone()),
         &fault.string,
         fault_type(fault),
@@ -60,28 +54,23 @@ fn validity_minutes(call: &Call) -> Result<Option<i64>, SoapFault> {
 }
 
 async fn generate(call: Call) -> Result<Reply, SoapFault> {
-    let session = call.session.clone().ok_or_else(faults::security_error)?;
     let minutes = validity_minutes(&call)?;
     let generated = call
         .core()
-        .horizon_generate_token(&session, minutes)
-        .map_err(|e| core_fault(&e))?;
+        .horizon()
+        .generate_token(call.session()?, minutes)?;
     let info = JwtTokenInfo {
         token: generated.token,
         expiry_time: Some(crate::clock::rfc3339_secs(generated.expires_at)),
     };
-    let content =
-        to_fragment(&info).map_err(|e| faults::unexpected("Could not encode the reply.", &e))?;
-    Ok(Reply::new("JwtToken_Generate", &content))
+    Ok(Reply::with(to_fragment(&info)?))
 }
 
 async fn get_public_keys(call: Call) -> Result<Reply, SoapFault> {
-    let keys = call.core().horizon_public_keys();
+    let keys = call.core().horizon().public_keys();
     let info = JwtPublicKeyInfo {
         connection_server_name: keys.connection_server_name,
         keys: keys.keys_pem,
     };
-    let content =
-        to_fragment(&info).map_err(|e| faults::unexpected("Could not encode the reply.", &e))?;
-    Ok(Reply::new("JwtToken_GetPublicKeys", &content))
+    Ok(Reply::with(to_fragment(&info)?))
 }

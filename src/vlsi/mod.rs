@@ -1,28 +1,56 @@
 //! The Horizon View API (VLSI) SOAP surface at `/view-vlsi/sdk`: one file per managed
-//! object (`authentication.rs`, `jwt_token.rs`), a dispatch table keyed by
-//! (managed object type, method), and the fault mapping in `faults.rs`.
+//! object (`authentication.rs`, `jwt_token.rs`, `query_service.rs`), each with a table of
+//! its operations; `dispatch.rs` finds the operation, checks `_this` and the session, and
+//! frames the reply; `faults.rs` holds the one mapping from domain errors to SOAP faults.
 
 pub mod authentication;
+pub mod dispatch;
 pub mod faults;
 pub mod jwt_token;
+pub mod query_definition;
 pub mod query_service;
 pub mod types;
 pub mod wsdl;
 
+use crate::control::routes::{SurfaceDef, TypedFault};
 use crate::core::sessions::Session;
 use crate::core::Core;
-use crate::soap::xml::Element;
-use crate::soap::{self, SoapFault};
+use crate::route;
+use crate::soap::SoapFault;
 use crate::state::AppState;
-use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use futures_util::future::LocalBoxFuture;
-use std::collections::HashMap;
+use crate::surface::Surface;
+use crate::xml::Element;
+use actix_web::cookie::Cookie;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
 
 pub const VDI_NS: &str = "urn:vdi";
 pub const SESSION_COOKIE: &str = "JSESSIONID";
 pub const COOKIE_PATH: &str = "/view-vlsi";
 pub const SDK_PATH: &str = "/view-vlsi/sdk";
+
+pub static SURFACE: SurfaceDef = SurfaceDef {
+    surface: Surface::Vlsi,
+    prefixes: &["/view-vlsi"],
+    routes: &[
+        route!(POST "/view-vlsi/sdk" => dispatch::sdk_post, "SOAP 1.1 calls (the operation is the Body's element)"),
+        route!(GET "/view-vlsi/sdk" => wsdl::sdk_get, "The WSDL (?wsdl) or the XSD (?xsd)"),
+        route!(ANY "/view-vlsi/sdk" => method_not_allowed, "Other methods: 405"),
+        route!(GET "/view-vlsi/sdk/vdiService.wsdl" => wsdl::wsdl, "The WSDL"),
+        route!(GET "/view-vlsi/sdk/vdiService.xsd" => wsdl::xsd, "The XSD"),
+    ],
+    operations: dispatch::operation_names,
+    // SOAP calls are named by their Body's element: rules are checked once it is parsed.
+    typed_fault: None,
+};
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "GET, POST"))
+        .content_type("text/plain; charset=utf-8")
+        .body("POST SOAP 1.1 envelopes to /view-vlsi/sdk; GET /view-vlsi/sdk?wsdl for the WSDL.\n")
+}
 
 /// What an operation handler gets.
 pub struct Call {
@@ -35,12 +63,18 @@ impl Call {
     pub fn core(&self) -> &Core {
         &self.state.core
     }
+
+    /// The caller's session (the dispatcher has already refused calls that need one and
+    /// came without).
+    pub fn session(&self) -> Result<&Session, SoapFault> {
+        self.session.as_ref().ok_or_else(faults::security_error)
+    }
 }
 
-/// What an operation handler returns: the rendered `<Method>Response` element and what
-/// happens to the session cookie.
+/// What an operation handler returns: the content of its `<Method>Response` element and
+/// what happens to the session cookie.
 pub struct Reply {
-    pub body: String,
+    pub content: String,
     pub cookie: CookieChange,
 }
 
@@ -51,16 +85,15 @@ pub enum CookieChange {
 }
 
 impl Reply {
-    /// `<{method}Response xmlns="urn:vdi">{content}</{method}Response>` (empty element when
-    /// the method returns nothing).
-    pub fn new(method: &str, content: &str) -> Self {
-        let body = if content.is_empty() {
-            format!(r#"<{method}Response xmlns="{VDI_NS}"/>"#)
-        } else {
-            format!(r#"<{method}Response xmlns="{VDI_NS}">{content}</{method}Response>"#)
-        };
+    /// A response with no return value.
+    pub fn empty() -> Self {
+        Self::with(String::new())
+    }
+
+    /// A response with `content` (rendered XML, e.g. a `returnval`).
+    pub fn with(content: String) -> Self {
         Self {
-            body,
+            content,
             cookie: CookieChange::Keep,
         }
     }
@@ -75,256 +108,42 @@ pub type Handler = fn(Call) -> LocalBoxFuture<'static, Result<Reply, SoapFault>>
 /// Called when the operation fails, whatever refused it (e.g. to record an event).
 pub type FaultHook = fn(&Core, Option<&Session>, &SoapFault);
 
+/// One operation of a managed object.
 pub struct Operation {
-    /// Managed object type, e.g. `JwtToken`.
-    pub service: &'static str,
-    /// Wire name of the method element, e.g. `JwtToken_Generate`.
-    pub method: &'static str,
+    /// The wire name of the method element, `<ManagedObjectType>_<Method>`.
+    pub name: &'static str,
     pub needs_session: bool,
     pub handler: Handler,
     pub on_fault: Option<FaultHook>,
 }
 
-/// Every operation, keyed by its method element name, `<ManagedObjectType>_<Operation>`
-/// (so the key is the (type, operation) pair the VLSI wire names carry).
-pub struct Dispatcher {
-    operations: HashMap<&'static str, Operation>,
-}
-
-impl Dispatcher {
-    pub fn new() -> Self {
-        let mut operations = HashMap::new();
-        for op in authentication::operations()
-            .into_iter()
-            .chain(jwt_token::operations())
-            .chain(query_service::operations())
-        {
-            operations.insert(op.method, op);
-        }
-        Self { operations }
+impl Operation {
+    /// The managed object type (`JwtToken` of `JwtToken_Generate`).
+    pub fn service(&self) -> &'static str {
+        self.name.split_once('_').map_or(self.name, |(s, _)| s)
     }
-
-    pub fn find(&self, method: &str) -> Option<&Operation> {
-        self.operations.get(method)
-    }
-
-    /// (service, method) pairs, sorted, for the admin API's coverage listing.
-    pub fn operation_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .operations
-            .values()
-            .map(|o| o.method.to_string())
-            .collect();
-        names.sort();
-        names
-    }
-
-    pub fn services(&self) -> Vec<&'static str> {
-        let mut s: Vec<&'static str> = self.operations.values().map(|o| o.service).collect();
-        s.sort_unstable();
-        s.dedup();
-        s
-    }
-}
-
-impl Default for Dispatcher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(SDK_PATH)
-            .route(web::post().to(sdk_post))
-            .route(web::get().to(wsdl::sdk_get))
-            .default_service(web::to(method_not_allowed)),
-    )
-    .service(web::resource("/view-vlsi/sdk/vdiService.wsdl").route(web::get().to(wsdl::wsdl)))
-    .service(web::resource("/view-vlsi/sdk/vdiService.xsd").route(web::get().to(wsdl::xsd)));
-}
-
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "GET, POST"))
-        .content_type("text/plain; charset=utf-8")
-        .body("POST SOAP 1.1 envelopes to /view-vlsi/sdk; GET /view-vlsi/sdk?wsdl for the WSDL.\n")
 }
 
 /// The live VLSI session named by any request cookie (clients replay whatever cookie name
 /// they were given, so `JSESSIONID` is tried first, then every other cookie).
-fn find_session(core: &Core, req: &HttpRequest) -> Option<Session> {
-    let cookies = req.cookies().ok()?;
-    let mut ordered: Vec<&Cookie<'static>> = cookies.iter().collect();
-    ordered.sort_by_key(|c| c.name() != SESSION_COOKIE);
-    ordered
-        .into_iter()
-        .filter(|c| c.value().len() <= 128)
-        .find_map(|c| core.session(crate::core::horizon::SURFACE, c.value()).ok())
-}
+pub struct VlsiSession(pub Option<Session>);
 
-async fn sdk_post(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    let limit = state.config.body_limit;
-    let body = match crate::http::read_body(&req, payload, limit).await {
-        Ok(body) => body,
-        Err(e) => return soap::fault_response(&SoapFault::client(e.to_string())),
-    };
-    match dispatch(&state, &req, &body).await {
-        Err(Refusal::Fault(fault)) => soap::fault_response(&fault),
-        Err(Refusal::Raw(response)) => response,
-        Ok(reply) => {
-            let mut response = HttpResponse::Ok();
-            response.content_type(soap::CONTENT_TYPE);
-            match reply.cookie {
-                CookieChange::Keep => {}
-                CookieChange::Set(id) => {
-                    response.cookie(session_cookie(&req, id));
-                }
-                CookieChange::Clear => {
-                    let mut cookie = session_cookie(&req, String::new());
-                    cookie.make_removal();
-                    response.cookie(cookie);
-                }
-            }
-            response.body(soap::envelope(&reply.body))
-        }
-    }
-}
+impl FromRequest for VlsiSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
 
-/// Why a call produced no reply: a SOAP fault, or (injected) a raw HTTP response.
-enum Refusal {
-    Fault(SoapFault),
-    Raw(HttpResponse),
-}
-
-impl From<SoapFault> for Refusal {
-    fn from(fault: SoapFault) -> Self {
-        Self::Fault(fault)
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.app_data::<web::Data<AppState>>().and_then(|state| {
+            let cookies = req.cookies().ok()?;
+            let mut ordered: Vec<&Cookie<'static>> = cookies.iter().collect();
+            ordered.sort_by_key(|c| c.name() != SESSION_COOKIE);
+            ordered
+                .into_iter()
+                .filter(|c| c.value().len() <= 128)
+                .find_map(|c| state.core.horizon().session(c.value()).ok())
+        });
+        ready(Ok(Self(session)))
     }
-}
-
-/// What a fired fault rule makes of a SOAP call.
-fn injected(fired: &crate::control::faults::Fired) -> Refusal {
-    use crate::control::faults::FaultAction;
-    use actix_web::http::StatusCode;
-    match &fired.action {
-        FaultAction::Drop => Refusal::Raw(crate::control::middleware::dropped_connection()),
-        FaultAction::Status { status, body } => {
-            Refusal::Raw(crate::control::middleware::status_response(*status, body))
-        }
-        FaultAction::Typed {
-            fault,
-            message,
-            status,
-        } => {
-            let message = crate::control::middleware::fault_message(fired, message);
-            let soap_fault =
-                faults::by_name(fault.as_deref().unwrap_or("UnexpectedFault"), &message);
-            match status.and_then(|s| StatusCode::from_u16(s).ok()) {
-                Some(code) if code != StatusCode::INTERNAL_SERVER_ERROR => Refusal::Raw(
-                    HttpResponse::build(code)
-                        .content_type(soap::CONTENT_TYPE)
-                        .body(soap::fault_xml(&soap_fault)),
-                ),
-                _ => Refusal::Fault(soap_fault),
-            }
-        }
-    }
-}
-
-fn session_cookie(req: &HttpRequest, value: String) -> Cookie<'static> {
-    Cookie::build(SESSION_COOKIE, value)
-        .path(COOKIE_PATH)
-        .http_only(true)
-        .secure(crate::http::is_https(req))
-        .same_site(SameSite::Lax)
-        .finish()
-}
-
-async fn dispatch(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    body: &[u8],
-) -> Result<Reply, Refusal> {
-    let envelope = soap::read_envelope(body, state.config.xml_limits)?;
-    let op_el = envelope.operation;
-    let method = op_el.name.clone();
-    let operation = state.vlsi.find(&method).ok_or_else(|| {
-        faults::invalid_request(&format!(
-            "Unknown operation {method}: this server implements {}",
-            state.vlsi.operation_names().join(", ")
-        ))
-    })?;
-    req.extensions_mut()
-        .insert(crate::control::OperationName(method.clone()));
-    let session = find_session(&state.core, req);
-    let principal = session.as_ref().map(|s| s.principal.as_str());
-    if let Some(fired) =
-        state
-            .control
-            .faults
-            .check(crate::core::horizon::SURFACE, &method, principal)
-    {
-        req.extensions_mut()
-            .insert(crate::control::middleware::InjectedFault(
-                fired.rule_id.clone(),
-            ));
-        let refusal = injected(&fired);
-        if let (Refusal::Fault(fault), Some(hook)) = (&refusal, operation.on_fault) {
-            hook(&state.core, session.as_ref(), fault);
-        }
-        return Err(refusal);
-    }
-    let result = check_and_call(state, operation, op_el, session.clone()).await;
-    if let (Err(fault), Some(hook)) = (&result, operation.on_fault) {
-        hook(&state.core, session.as_ref(), fault);
-    }
-    Ok(result?)
-}
-
-async fn check_and_call(
-    state: &web::Data<AppState>,
-    operation: &Operation,
-    op_el: Element,
-    session: Option<Session>,
-) -> Result<Reply, SoapFault> {
-    let this = op_el.child("_this").ok_or_else(|| {
-        faults::invalid_request(&format!(
-            "{} needs its _this parameter (a ManagedObjectReference to {})",
-            operation.method, operation.service
-        ))
-    })?;
-    let mor_type = this.attr("type").unwrap_or(operation.service);
-    if mor_type != operation.service {
-        return Err(faults::invalid_type(
-            "_this",
-            operation.service,
-            &format!(
-                "{} must be called on a {} reference, not {mor_type}",
-                operation.method, operation.service
-            ),
-        ));
-    }
-    let value = this.trimmed_text();
-    if value != operation.service {
-        return Err(faults::entity_not_found(
-            value,
-            &format!("No {} object with id [{value}] exists.", operation.service),
-        ));
-    }
-    if operation.needs_session && session.is_none() {
-        return Err(faults::security_error());
-    }
-    (operation.handler)(Call {
-        state: state.clone(),
-        op: op_el,
-        session,
-    })
-    .await
 }
 
 /// The text of a required string parameter.
@@ -358,4 +177,9 @@ pub fn data_object<T: yaserde::YaDeserialize>(
             &format!("{parameter} is not a valid {type_name}: {e}"),
         )
     })
+}
+
+/// The SOAP fault a typed fault rule asks for (VLSI checks rules in the dispatcher).
+pub fn injected_fault(typed: &TypedFault<'_>) -> SoapFault {
+    faults::by_name(typed.fault.unwrap_or("UnexpectedFault"), &typed.message)
 }

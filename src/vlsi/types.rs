@@ -2,6 +2,7 @@
 //! parameter elements after namespace normalisation; responses are serialised as the
 //! `returnval` element, in the documented property order.
 
+use crate::soap::SoapFault;
 use yaserde::{YaDeserialize, YaSerialize};
 
 /// `vdi.infrastructure.JwtToken.JwtTokenGenerationSpec`.
@@ -47,13 +48,14 @@ pub struct JwtPublicKeyInfo {
 }
 
 /// Serialises a data object as an XML fragment (no declaration, no indentation).
-pub fn to_fragment<T: yaserde::YaSerialize>(value: &T) -> Result<String, String> {
+pub fn to_fragment<T: yaserde::YaSerialize>(value: &T) -> Result<String, SoapFault> {
     let config = yaserde::ser::Config {
         perform_indent: false,
         write_document_declaration: false,
         indent_string: None,
     };
-    yaserde::ser::to_string_with_config(value, &config).map_err(|e| e.to_string())
+    yaserde::ser::to_string_with_config(value, &config)
+        .map_err(|e| super::faults::unexpected("Could not encode the reply.", &e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,25 +1,33 @@
-//! FusionAuth rules: tenants, applications, users, API keys and identity providers
-//! (`mod.rs`), refresh tokens (`refresh.rs`), and access tokens: login, issue, validate,
-//! vend, reconcile (`jwt.rs`). The HTTP shim lives in `crate::fusionauth`.
+//! FusionAuth rules, reached as `core.fusionauth()`: the directory of tenants, applications,
+//! API keys and identity providers (`directory.rs`), users (`users.rs`), logins and
+//! reconcile (`login.rs`), access tokens: mint, validate, issue, vend (`access.rs`),
+//! refresh tokens (`refresh.rs`) and their revocation (`revoke.rs`).
 
-pub mod jwt;
-pub mod refresh;
-pub mod spec;
+mod access;
+mod directory;
+mod login;
+mod refresh;
+mod revoke;
+mod users;
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::events::NewEvent;
+use crate::core::events::{NewEvent, AUDIT_FAIL, AUDIT_SUCCESS};
 use crate::core::identity::hash_password;
-use crate::core::Core;
+use crate::core::services::{Current, Services};
+use crate::spec::FusionAuthSpec;
 use crate::store::{trees, Store, StoreResult, Table};
-use serde::{Deserialize, Serialize};
+use crate::surface::Surface;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use spec::{ExpirationPolicy, FusionAuthSpec, JwtConfigSpec, UsagePolicy};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-pub use refresh::RefreshToken;
+pub use access::Issued;
+pub use directory::{ApiKey, Application, Directory, IdentityProvider, JwtPolicy, Tenant};
+pub use login::{LoginOutcome, LoginRequest, ReconcileRequest};
+pub use refresh::{IssuedRefresh, NewRefresh, RefreshToken, Refreshed};
+pub use revoke::RevokeTarget;
+pub use users::{Registration, User};
 
-pub const SURFACE: &str = "fusionauth";
 pub const MODULE: &str = "FusionAuth";
 /// FusionAuth's webhook event names.
 pub const EVENT_LOGIN_SUCCESS: &str = "user.login.success";
@@ -31,256 +39,40 @@ pub const EVENT_USER_CREATE: &str = "user.create";
 pub const EVENT_ISSUE: &str = "jwt.issue";
 pub const EVENT_VEND: &str = "jwt.vend";
 
-const META_FUSIONAUTH: &str = "fusionauth";
+/// Where the directory is kept (`meta` relation).
+const SETTINGS: &str = "fusionauth";
 
 pub const DEFAULT_ACCESS_TTL_SECS: i64 = 3600;
 pub const DEFAULT_REFRESH_TTL_MINUTES: i64 = 43_200;
 
-/// The resolved `jwtConfiguration` that applies to one application (or tenant).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtPolicy {
-    pub signing_key: String,
-    pub ttl_secs: i64,
-    pub refresh_ttl_minutes: i64,
-    pub usage: UsagePolicy,
-    pub expiration: ExpirationPolicy,
+/// What the rest of the world lends FusionAuth: the key that signs when nothing else is
+/// configured, and the Connection Server whose tokens validate here too.
+#[derive(Debug, Clone, Default)]
+pub struct Neighbours {
+    pub default_key: String,
+    pub connection_server_name: String,
 }
 
-impl JwtPolicy {
-    fn overlay(&self, o: &JwtConfigSpec) -> Self {
-        Self {
-            signing_key: o
-                .signing_key
-                .clone()
-                .unwrap_or_else(|| self.signing_key.clone()),
-            ttl_secs: o.time_to_live_seconds.unwrap_or(self.ttl_secs),
-            refresh_ttl_minutes: o
-                .refresh_token_ttl_minutes
-                .unwrap_or(self.refresh_ttl_minutes),
-            usage: o.refresh_token_usage_policy.unwrap_or(self.usage),
-            expiration: o.refresh_token_expiration_policy.unwrap_or(self.expiration),
-        }
-    }
-
-    pub fn refresh_ttl_ms(&self) -> i64 {
-        self.refresh_ttl_minutes.saturating_mul(60_000)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Tenant {
-    pub id: String,
-    pub name: String,
-    pub issuer: String,
-    pub jwt: JwtConfigSpec,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Application {
-    pub id: String,
-    pub name: String,
-    pub tenant_id: String,
-    pub roles: Vec<String>,
-    pub default_roles: Vec<String>,
-    pub generate_refresh_tokens: bool,
-    pub allow_token_refresh: bool,
-    pub require_authentication: bool,
-    pub jwt: Option<JwtConfigSpec>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ApiKey {
-    /// Hex SHA-256 of the key; the key itself is not kept.
-    pub key_hash: String,
-    pub description: String,
-    pub tenant_id: Option<String>,
-    pub superuser: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdentityProvider {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub hmac_secret: String,
-    pub unique_identity_claim: String,
-    pub applications: Vec<String>,
-}
-
-/// Everything but users and tokens: fixed by the fixtures, cached in memory.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Directory {
-    pub tenants: Vec<Tenant>,
-    pub applications: Vec<Application>,
-    pub api_keys: Vec<ApiKey>,
-    pub identity_providers: Vec<IdentityProvider>,
-}
-
-impl Directory {
-    pub fn tenant(&self, id: &str) -> Option<&Tenant> {
-        self.tenants.iter().find(|t| t.id == id)
-    }
-
-    pub fn application(&self, id: &str) -> Option<&Application> {
-        self.applications.iter().find(|a| a.id == id)
-    }
-
-    pub fn identity_provider(&self, id: &str) -> Option<&IdentityProvider> {
-        self.identity_providers.iter().find(|p| p.id == id)
-    }
-
-    pub fn tenant_policy(&self, tenant: &Tenant, default_key: &str) -> JwtPolicy {
-        let base = JwtPolicy {
-            signing_key: default_key.to_string(),
-            ttl_secs: DEFAULT_ACCESS_TTL_SECS,
-            refresh_ttl_minutes: DEFAULT_REFRESH_TTL_MINUTES,
-            usage: UsagePolicy::Reusable,
-            expiration: ExpirationPolicy::Fixed,
-        };
-        base.overlay(&tenant.jwt)
-    }
-
-    /// The application's effective policy: its own `jwt` over its tenant's.
-    pub fn application_policy(&self, app: &Application, default_key: &str) -> JwtPolicy {
-        let tenant = self
-            .tenant(&app.tenant_id)
-            .map(|t| self.tenant_policy(t, default_key))
-            .unwrap_or_else(|| JwtPolicy {
-                signing_key: default_key.to_string(),
-                ttl_secs: DEFAULT_ACCESS_TTL_SECS,
-                refresh_ttl_minutes: DEFAULT_REFRESH_TTL_MINUTES,
-                usage: UsagePolicy::Reusable,
-                expiration: ExpirationPolicy::Fixed,
-            });
-        match &app.jwt {
-            Some(o) => tenant.overlay(o),
-            None => tenant,
-        }
-    }
-
-    /// The API key presented in `Authorization`, if it is one of ours.
-    pub fn api_key(&self, presented: &str) -> Option<&ApiKey> {
-        let hash = sha256_hex(presented);
-        self.api_keys.iter().find(|k| k.key_hash == hash)
-    }
-
-    /// Every issuer a FusionAuth tenant signs with.
-    pub fn issuers(&self) -> Vec<String> {
-        self.tenants.iter().map(|t| t.issuer.clone()).collect()
-    }
-}
-
-/// A user (FusionAuth `User`) with its registrations.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct User {
-    pub id: String,
-    pub tenant_id: String,
-    pub email: String,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password_hash: Option<String>,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    pub active: bool,
-    pub verified: bool,
-    pub insert_instant: i64,
-    #[serde(default)]
-    pub registrations: Vec<Registration>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Registration {
-    pub id: String,
-    pub application_id: String,
-    pub roles: Vec<String>,
-    pub insert_instant: i64,
-}
-
-impl User {
-    pub fn registration(&self, application_id: &str) -> Option<&Registration> {
-        self.registrations
-            .iter()
-            .find(|r| r.application_id == application_id)
-    }
-
-    /// FusionAuth's `User` JSON (no password).
-    pub fn to_json(&self) -> Value {
-        let registrations: Vec<Value> = self
-            .registrations
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "applicationId": r.application_id,
-                    "id": r.id,
-                    "insertInstant": r.insert_instant,
-                    "roles": r.roles,
-                    "usernameStatus": "ACTIVE",
-                    "verified": true,
-                })
-            })
-            .collect();
-        let mut user = serde_json::json!({
-            "active": self.active,
-            "email": self.email,
-            "id": self.id,
-            "insertInstant": self.insert_instant,
-            "passwordChangeRequired": false,
-            "registrations": registrations,
-            "tenantId": self.tenant_id,
-            "usernameStatus": "ACTIVE",
-            "verified": self.verified,
-        });
-        if let Some(obj) = user.as_object_mut() {
-            if let Some(u) = &self.username {
-                obj.insert("username".into(), Value::String(u.clone()));
-            }
-            if let Some(n) = &self.first_name {
-                obj.insert("firstName".into(), Value::String(n.clone()));
-            }
-            if let Some(n) = &self.last_name {
-                obj.insert("lastName".into(), Value::String(n.clone()));
-            }
-        }
-        user
-    }
-}
-
-/// Hex SHA-256 (how refresh tokens and API keys are keyed).
-pub fn sha256_hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// The store key of the login-id index: tenant and lower-cased login id.
-fn login_key(tenant_id: &str, login_id: &str) -> String {
-    format!("{tenant_id}\n{}", login_id.trim().to_lowercase())
-}
-
-/// The FusionAuth part of [`Core`]: its tables and the cached directory.
+/// The FusionAuth part of the core: its relations and the cached directory.
 pub struct FusionAuthState {
-    directory: RwLock<Arc<Directory>>,
-    pub(crate) users: Table<User>,
+    directory: Current<Directory>,
+    neighbours: Current<Neighbours>,
+    users: Table<User>,
     /// `tenant \n lower(loginId)` → user id.
-    pub(crate) user_logins: Table<String>,
+    user_logins: Table<String>,
     /// hex SHA-256 of the token → record.
-    pub(crate) refresh_tokens: Table<RefreshToken>,
+    refresh_tokens: Table<RefreshToken>,
     /// token id → hex SHA-256 of its current value.
-    pub(crate) refresh_ids: Table<String>,
+    refresh_ids: Table<String>,
     /// `userId/tokenId` → hex SHA-256 (index by user).
-    pub(crate) refresh_by_user: Table<String>,
+    refresh_by_user: Table<String>,
 }
 
 impl FusionAuthState {
     pub fn open(store: &Store) -> StoreResult<Self> {
         Ok(Self {
-            directory: RwLock::new(Arc::new(Directory::default())),
+            directory: Current::new(Directory::default()),
+            neighbours: Current::new(Neighbours::default()),
             users: store.table(trees::FA_USERS)?,
             user_logins: store.table(trees::FA_USER_LOGINS)?,
             refresh_tokens: store.table(trees::FA_REFRESH_TOKENS)?,
@@ -290,31 +82,32 @@ impl FusionAuthState {
     }
 }
 
+/// The FusionAuth rules over the shared services.
+pub struct FusionAuth<'a> {
+    svc: &'a Services,
+    state: &'a FusionAuthState,
+}
+
 fn fixture_error(what: String) -> CoreError {
     CoreError::invalid_argument("fusionauth", what)
 }
 
-impl Core {
-    pub fn fa_directory(&self) -> Arc<Directory> {
-        self.fusionauth
-            .directory
-            .read()
-            .map(|g| Arc::clone(&g))
-            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+impl<'a> FusionAuth<'a> {
+    pub fn new(svc: &'a Services, state: &'a FusionAuthState) -> Self {
+        Self { svc, state }
     }
 
-    /// The key that signs when nothing else is configured: the Horizon signing key (the
-    /// default RSA key).
-    pub fn fa_default_key(&self) -> String {
-        self.horizon_settings().signing_key.clone()
+    pub fn directory(&self) -> Arc<Directory> {
+        self.state.directory.get()
+    }
+
+    /// The key that signs when nothing else is configured (the Connection Server's).
+    pub fn default_key(&self) -> String {
+        self.state.neighbours.get().default_key.clone()
     }
 
     /// Loads the `[fusionauth]` fixtures into the (already cleared) store.
-    pub(crate) fn fusionauth_load(
-        &self,
-        spec: &FusionAuthSpec,
-        key_ids: &[String],
-    ) -> CoreResult<()> {
+    pub fn load(&self, spec: &FusionAuthSpec, key_ids: &[String]) -> CoreResult<()> {
         let known_key = |id: &Option<String>, owner: &str| -> CoreResult<()> {
             match id {
                 Some(id) if !key_ids.iter().any(|k| k == id) => Err(fixture_error(format!(
@@ -384,7 +177,7 @@ impl Core {
                 applications: p.applications.clone(),
             });
         }
-        let now = self.clock.now_ms();
+        let now = self.svc.clock.now_ms();
         for u in &spec.users {
             if dir.tenant(&u.tenant).is_none() {
                 return Err(fixture_error(format!(
@@ -426,56 +219,50 @@ impl Core {
                 insert_instant: now,
                 registrations,
             };
-            self.fa_put_user(&user)?;
+            self.put_user(&user)?;
         }
-        let json = serde_json::to_string(&dir)
-            .map_err(|e| CoreError::Internal(format!("encoding fusionauth directory: {e}")))?;
-        self.store.meta_put(META_FUSIONAUTH, &json)?;
+        self.svc.put_settings(SETTINGS, &dir)
+    }
+
+    /// Re-reads the directory from the store (start, reset, restore).
+    pub fn reload(&self, neighbours: Neighbours) -> CoreResult<()> {
+        let dir: Directory = self.svc.settings(SETTINGS)?.unwrap_or_default();
+        self.state.directory.set(dir);
+        self.state.neighbours.set(neighbours);
         Ok(())
     }
 
-    pub(crate) fn fusionauth_refresh_cache(&self) -> CoreResult<()> {
-        let dir = match self.store.meta_get(META_FUSIONAUTH)? {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| CoreError::Internal(format!("stored fusionauth directory: {e}")))?,
-            None => Directory::default(),
-        };
-        if let Ok(mut guard) = self.fusionauth.directory.write() {
-            *guard = Arc::new(dir);
-        }
-        Ok(())
+    pub fn user_count(&self) -> usize {
+        self.state.users.len()
     }
 
-    fn fa_put_user(&self, user: &User) -> CoreResult<()> {
-        self.fusionauth.users.put(&user.id, user)?;
-        self.fusionauth
-            .user_logins
-            .put(login_key(&user.tenant_id, &user.email), &user.id)?;
-        if let Some(name) = &user.username {
-            self.fusionauth
-                .user_logins
-                .put(login_key(&user.tenant_id, name), &user.id)?;
-        }
-        Ok(())
+    pub fn refresh_token_count(&self) -> usize {
+        self.state.refresh_tokens.len()
     }
 
-    pub fn fa_user(&self, id: &str) -> CoreResult<Option<User>> {
-        Ok(self.fusionauth.users.get(id)?)
+    /// Every user, in id order.
+    pub fn users(&self) -> CoreResult<Vec<User>> {
+        Ok(self
+            .state
+            .users
+            .all()?
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect())
     }
 
-    /// A user by email or username within a tenant.
-    pub fn fa_user_by_login(&self, tenant_id: &str, login_id: &str) -> CoreResult<Option<User>> {
-        match self
-            .fusionauth
-            .user_logins
-            .get(login_key(tenant_id, login_id))?
-        {
-            Some(id) => self.fa_user(&id),
-            None => Ok(None),
-        }
+    /// Every stored refresh token (expired ones included).
+    pub fn refresh_tokens(&self) -> CoreResult<Vec<RefreshToken>> {
+        Ok(self
+            .state
+            .refresh_tokens
+            .all()?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect())
     }
 
-    pub(crate) fn fa_event(
+    fn event(
         &self,
         event_type: &'static str,
         success: bool,
@@ -483,22 +270,15 @@ impl Core {
         message: String,
         details: Map<String, Value>,
     ) {
-        let recorded = self.record_event(NewEvent {
+        self.svc.events.record_or_log(NewEvent {
             event_type,
-            severity: if success {
-                "AUDIT_SUCCESS"
-            } else {
-                "AUDIT_FAIL"
-            },
+            severity: if success { AUDIT_SUCCESS } else { AUDIT_FAIL },
             module: MODULE,
-            surface: SURFACE,
+            surface: Surface::FusionAuth,
             user,
             message,
             details,
         });
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "could not record {event_type}");
-        }
     }
 }
 
@@ -510,9 +290,12 @@ pub fn in_scope(scope: TenantScope<'_>, tenant_id: &str) -> bool {
     scope.is_none_or(|t| t == tenant_id)
 }
 
-pub(crate) fn details(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), v.clone()))
-        .collect()
+/// Hex SHA-256 (how refresh tokens and API keys are keyed).
+pub fn sha256_hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }

@@ -3,11 +3,12 @@
 //! OneTimeUse (rotation by an atomic compare-and-swap: of concurrent refreshes exactly one
 //! wins), Fixed or SlidingWindow expiry, per the application's effective policy.
 
-use super::spec::{ExpirationPolicy, UsagePolicy};
-use super::{details, in_scope, sha256_hex, JwtPolicy, TenantScope, User, EVENT_REFRESH};
-use super::{EVENT_ISSUE, EVENT_REFRESH_REVOKE};
+use super::{
+    in_scope, sha256_hex, FusionAuth, JwtPolicy, TenantScope, User, EVENT_ISSUE, EVENT_REFRESH,
+};
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::Core;
+use crate::core::events::details;
+use crate::spec::fusionauth::{ExpirationPolicy, UsagePolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -33,22 +34,6 @@ pub struct RefreshToken {
     pub device: Map<String, Value>,
 }
 
-impl RefreshToken {
-    /// FusionAuth's `RefreshToken` JSON. The token string itself is not kept, so it is not
-    /// returned (vlsim stores only its hash).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "applicationId": self.application_id,
-            "id": self.id,
-            "insertInstant": self.insert_instant,
-            "metaData": {"device": self.device},
-            "startInstant": self.start_instant,
-            "tenantId": self.tenant_id,
-            "userId": self.user_id,
-        })
-    }
-}
-
 /// A refresh token handed to a client.
 #[derive(Debug, Clone)]
 pub struct IssuedRefresh {
@@ -63,19 +48,6 @@ pub struct IssuedRefresh {
 pub struct Refreshed {
     pub access_token: String,
     pub refresh: IssuedRefresh,
-}
-
-/// Which tokens a DELETE revokes.
-#[derive(Debug, Clone)]
-pub enum RevokeTarget {
-    Token(String),
-    TokenId(String),
-    UserAndApplication {
-        user_id: String,
-        application_id: String,
-    },
-    User(String),
-    Application(String),
 }
 
 fn invalid_refresh() -> CoreError {
@@ -111,11 +83,11 @@ pub struct NewRefresh<'a> {
     pub start_instant: Option<i64>,
 }
 
-impl Core {
+impl FusionAuth<'_> {
     /// Creates and stores a refresh token (not flushed: the caller flushes before answering).
-    pub fn fa_new_refresh(&self, new: NewRefresh<'_>) -> CoreResult<IssuedRefresh> {
-        let now = self.clock.now_ms();
-        let token = crate::core::random_token(REFRESH_TOKEN_BYTES);
+    pub fn new_refresh(&self, new: NewRefresh<'_>) -> CoreResult<IssuedRefresh> {
+        let now = self.svc.clock.now_ms();
+        let token = crate::core::identity::random_token(REFRESH_TOKEN_BYTES);
         let start = new.start_instant.unwrap_or(now);
         let mut device = new.device;
         device.insert("lastAccessedInstant".into(), json!(now));
@@ -131,10 +103,10 @@ impl Core {
             auth_time: new.auth_time,
             device,
         };
-        let fa = &self.fusionauth;
+        let fa = self.state;
         // The token and its two indexes land together or not at all, even across a crash:
         // a token missing from the by-user index would escape a revoke-by-user.
-        self.store.transact(&[
+        self.svc.store.transact(&[
             fa.refresh_tokens.put_op(&record.token_hash, &record)?,
             fa.refresh_ids.put_op(&record.id, &record.token_hash)?,
             fa.refresh_by_user.put_op(
@@ -153,34 +125,34 @@ impl Core {
     }
 
     /// A live (unexpired) refresh token by its value.
-    pub fn fa_refresh_by_value(&self, token: &str) -> CoreResult<Option<RefreshToken>> {
+    pub fn refresh_by_value(&self, token: &str) -> CoreResult<Option<RefreshToken>> {
         let record = self
-            .fusionauth
+            .state
             .refresh_tokens
             .get(sha256_hex(token))?
-            .filter(|r| r.expiration_instant > self.clock.now_ms());
+            .filter(|r| r.expiration_instant > self.svc.clock.now_ms());
         Ok(record)
     }
 
     /// The user id of a live refresh token (logout's `global`).
-    pub fn fa_refresh_owner(&self, token: &str) -> CoreResult<Option<String>> {
-        Ok(self.fa_refresh_by_value(token)?.map(|r| r.user_id))
+    pub fn refresh_owner(&self, token: &str) -> CoreResult<Option<String>> {
+        Ok(self.refresh_by_value(token)?.map(|r| r.user_id))
     }
 
-    fn fa_refresh_by_id(&self, id: &str) -> CoreResult<Option<RefreshToken>> {
-        let Some(hash) = self.fusionauth.refresh_ids.get(id)? else {
+    pub(super) fn refresh_by_id(&self, id: &str) -> CoreResult<Option<RefreshToken>> {
+        let Some(hash) = self.state.refresh_ids.get(id)? else {
             return Ok(None);
         };
-        let now = self.clock.now_ms();
+        let now = self.svc.clock.now_ms();
         Ok(self
-            .fusionauth
+            .state
             .refresh_tokens
             .get(hash)?
             .filter(|r| r.id == id && r.expiration_instant > now))
     }
 
-    fn fa_drop_indexes(&self, record: &RefreshToken) -> CoreResult<()> {
-        let fa = &self.fusionauth;
+    pub(super) fn drop_indexes(&self, record: &RefreshToken) -> CoreResult<()> {
+        let fa = self.state;
         // Only drop the id index if it still points at this value (not a rotated successor).
         fa.refresh_ids
             .remove_if_unchanged(&record.id, &record.token_hash)?;
@@ -193,16 +165,16 @@ impl Core {
 
     /// `POST /api/jwt/refresh`: a new access token (and, under OneTimeUse, a new refresh
     /// token with the same id). Flushed before it returns.
-    pub async fn fa_refresh(
+    pub async fn refresh(
         &self,
         presented: &str,
         scope: TenantScope<'_>,
         ttl_override: Option<i64>,
         original: Option<&str>,
     ) -> CoreResult<Refreshed> {
-        let now = self.clock.now_ms();
+        let now = self.svc.clock.now_ms();
         let hash = sha256_hex(presented);
-        let fa = &self.fusionauth;
+        let fa = self.state;
         let Some(record) = fa.refresh_tokens.get(&hash)? else {
             return Err(invalid_refresh());
         };
@@ -212,11 +184,11 @@ impl Core {
         if record.expiration_instant <= now {
             // Expired: forget it (best effort; a concurrent refresh may have taken it).
             if fa.refresh_tokens.remove_if_unchanged(&hash, &record)? {
-                self.fa_drop_indexes(&record)?;
+                self.drop_indexes(&record)?;
             }
             return Err(invalid_refresh());
         }
-        let dir = self.fa_directory();
+        let dir = self.directory();
         let app = dir
             .application(&record.application_id)
             .ok_or_else(invalid_refresh)?;
@@ -226,7 +198,7 @@ impl Core {
                 "Refreshing tokens is disabled for this application.",
             ));
         }
-        let policy = dir.application_policy(app, &self.fa_default_key());
+        let policy = dir.application_policy(app, &self.default_key());
         let ttl = match ttl_override {
             None | Some(0) => policy.ttl_secs,
             Some(t) if t < 0 || t > policy.ttl_secs => {
@@ -240,7 +212,7 @@ impl Core {
             }
             Some(t) => t,
         };
-        let user = self.fa_user(&record.user_id)?.ok_or(CoreError::NotFound {
+        let user = self.user(&record.user_id)?.ok_or(CoreError::NotFound {
             entity: "user",
             id: record.user_id.clone(),
             message: "The user of this refresh token no longer exists".into(),
@@ -254,12 +226,12 @@ impl Core {
         }
         let token_value = match policy.usage {
             UsagePolicy::OneTimeUse => {
-                let fresh = crate::core::random_token(REFRESH_TOKEN_BYTES);
+                let fresh = crate::core::identity::random_token(REFRESH_TOKEN_BYTES);
                 next.token_hash = sha256_hex(&fresh);
                 // The atomic take and rotation: exactly one concurrent caller finds the old
                 // value still in place; the old value goes and the new one with its
                 // indexes arrives in one transaction.
-                let rotated = self.store.transact(&[
+                let rotated = self.svc.store.transact(&[
                     fa.refresh_tokens.expect_op(&hash, &record)?,
                     fa.refresh_tokens.remove_op(&hash),
                     fa.refresh_tokens.put_op(&next.token_hash, &next)?,
@@ -285,7 +257,7 @@ impl Core {
                 presented.to_string()
             }
         };
-        let access_token = self.fa_mint_access(
+        let access_token = self.mint_access(
             &dir,
             &user,
             Some(app),
@@ -295,7 +267,7 @@ impl Core {
             record.auth_time,
             now.div_euclid(1000).saturating_add(ttl),
         )?;
-        self.store.flush().await?;
+        self.svc.store.flush().await?;
         let mut event = details(&[
             ("refreshTokenId", json!(next.id)),
             ("applicationId", json!(next.application_id)),
@@ -311,7 +283,7 @@ impl Core {
         }) {
             event.insert("original".into(), json!(original));
         }
-        self.fa_event(
+        self.event(
             EVENT_REFRESH,
             true,
             Some(user.email.clone()),
@@ -329,12 +301,8 @@ impl Core {
     }
 
     /// `GET /api/jwt/refresh/{tokenId}`.
-    pub fn fa_retrieve_refresh(
-        &self,
-        id: &str,
-        scope: TenantScope<'_>,
-    ) -> CoreResult<RefreshToken> {
-        self.fa_refresh_by_id(id)?
+    pub fn retrieve_refresh(&self, id: &str, scope: TenantScope<'_>) -> CoreResult<RefreshToken> {
+        self.refresh_by_id(id)?
             .filter(|r| in_scope(scope, &r.tenant_id))
             .ok_or_else(|| CoreError::NotFound {
                 entity: "refreshToken",
@@ -344,19 +312,19 @@ impl Core {
     }
 
     /// `GET /api/jwt/refresh?userId=`: the user's live tokens.
-    pub fn fa_user_refresh_tokens(
+    pub fn user_refresh_tokens(
         &self,
         user_id: &str,
         scope: TenantScope<'_>,
     ) -> CoreResult<Vec<RefreshToken>> {
-        let user = self.fa_scoped_user(user_id, scope)?;
-        self.fa_tokens_of(&user.id)
+        let user = self.scoped_user(user_id, scope)?;
+        self.tokens_of(&user.id)
     }
 
-    fn fa_tokens_of(&self, user_id: &str) -> CoreResult<Vec<RefreshToken>> {
-        let now = self.clock.now_ms();
+    pub(super) fn tokens_of(&self, user_id: &str) -> CoreResult<Vec<RefreshToken>> {
+        let now = self.svc.clock.now_ms();
         let mut out = Vec::new();
-        let fa = &self.fusionauth;
+        let fa = self.state;
         for (key, first) in fa.refresh_by_user.scan_prefix(format!("{user_id}/"))? {
             // A OneTimeUse rotation may swap the token between reading the index and reading
             // the record (it replaces both atomically): follow the index to the new value.
@@ -378,151 +346,9 @@ impl Core {
         Ok(out)
     }
 
-    /// A user the caller may see, or `[invalid]userId`.
-    pub(crate) fn fa_scoped_user(&self, user_id: &str, scope: TenantScope<'_>) -> CoreResult<User> {
-        self.fa_user(user_id)?
-            .filter(|u| in_scope(scope, &u.tenant_id))
-            .ok_or_else(|| {
-                CoreError::invalid_argument("userId", format!("No user with id [{user_id}]"))
-            })
-    }
-
-    /// `DELETE /api/jwt/refresh...`. `owner` is the `sub` of a JWT-authenticated caller,
-    /// who may revoke only their own tokens, by value or id. Returns how many were revoked.
-    pub async fn fa_revoke(
-        &self,
-        target: RevokeTarget,
-        scope: TenantScope<'_>,
-        owner: Option<&str>,
-    ) -> CoreResult<usize> {
-        let not_found = || CoreError::NotFound {
-            entity: "refreshToken",
-            id: String::new(),
-            message: "No such refresh token".into(),
-        };
-        let dir = self.fa_directory();
-        let scoped_app = |id: &str| {
-            dir.application(id)
-                .filter(|a| in_scope(scope, &a.tenant_id))
-                .map(|a| a.id.clone())
-                .ok_or_else(|| {
-                    CoreError::invalid_argument(
-                        "applicationId",
-                        format!("No application with id [{id}]"),
-                    )
-                })
-        };
-        let single = matches!(target, RevokeTarget::Token(_) | RevokeTarget::TokenId(_));
-        if owner.is_some() && !single {
-            return Err(CoreError::NotAuthenticated(
-                "a JWT may only revoke one of its own refresh tokens".into(),
-            ));
-        }
-        let (victims, what) = match &target {
-            RevokeTarget::Token(t) => {
-                let r = self.fa_refresh_by_value(t)?.ok_or_else(not_found)?;
-                (vec![r], "token".to_string())
-            }
-            RevokeTarget::TokenId(id) => {
-                let r = self.fa_refresh_by_id(id)?.ok_or_else(not_found)?;
-                (vec![r], format!("tokenId {id}"))
-            }
-            RevokeTarget::UserAndApplication {
-                user_id,
-                application_id,
-            } => {
-                let user = self.fa_scoped_user(user_id, scope)?;
-                let app = scoped_app(application_id)?;
-                let all = self.fa_tokens_of(&user.id)?;
-                (
-                    all.into_iter()
-                        .filter(|r| r.application_id == app)
-                        .collect(),
-                    format!("userId {user_id} applicationId {application_id}"),
-                )
-            }
-            RevokeTarget::User(user_id) => {
-                let user = self.fa_scoped_user(user_id, scope)?;
-                (self.fa_tokens_of(&user.id)?, format!("userId {user_id}"))
-            }
-            RevokeTarget::Application(application_id) => {
-                let app = scoped_app(application_id)?;
-                let all: Vec<RefreshToken> = self
-                    .fusionauth
-                    .refresh_tokens
-                    .all()?
-                    .into_iter()
-                    .map(|(_, r)| r)
-                    .filter(|r| r.application_id == app)
-                    .collect();
-                (all, format!("applicationId {application_id}"))
-            }
-        };
-        if single {
-            let ok = victims
-                .iter()
-                .all(|r| in_scope(scope, &r.tenant_id) && owner.is_none_or(|o| o == r.user_id));
-            if !ok {
-                return Err(not_found());
-            }
-        }
-        let fa = &self.fusionauth;
-        let mut revoked: Vec<String> = Vec::new();
-        // Remove whatever is stored now (a concurrent refresh may have touched the record:
-        // it is revoked all the same).
-        for r in &victims {
-            if let Some(removed) = fa.refresh_tokens.remove(&r.token_hash)? {
-                self.fa_drop_indexes(&removed)?;
-                revoked.push(removed.id.clone());
-            }
-        }
-        // A OneTimeUse rotation that committed before a removal above left a successor
-        // under the same id; take those too, until no id points at a live token. A rotation
-        // needs its predecessor in place, so once the current value is gone the chain ends.
-        for _ in 0..32 {
-            let mut pending = false;
-            for r in &victims {
-                let Some(hash) = fa.refresh_ids.get(&r.id)? else {
-                    continue;
-                };
-                match fa.refresh_tokens.remove(&hash)? {
-                    Some(removed) => {
-                        self.fa_drop_indexes(&removed)?;
-                        if !revoked.contains(&removed.id) {
-                            revoked.push(removed.id.clone());
-                        }
-                        pending = true;
-                    }
-                    // Swapped by a rotation between the two reads: look again.
-                    None if fa.refresh_ids.get(&r.id)?.is_some_and(|now| now != hash) => {
-                        pending = true;
-                    }
-                    // A dangling index entry: clear it.
-                    None => {
-                        fa.refresh_ids.remove_if_unchanged(&r.id, &hash)?;
-                    }
-                }
-            }
-            if !pending {
-                break;
-            }
-        }
-        if single && revoked.is_empty() {
-            return Err(not_found());
-        }
-        self.store.flush().await?;
-        self.fa_event(
-            EVENT_REFRESH_REVOKE,
-            true,
-            victims.first().map(|r| r.user_id.clone()),
-            format!("Revoked {} refresh token(s) by {what}", revoked.len()),
-            details(&[("refreshTokenIds", json!(revoked))]),
-        );
-        Ok(revoked.len())
-    }
-
-    pub(crate) fn fa_issue_event(&self, user: &User, application_id: &str, kind: &str) {
-        self.fa_event(
+    /// Records vlsim's `jwt.issue` event (FusionAuth has none for this).
+    pub(super) fn issue_event(&self, user: &User, application_id: &str, kind: &str) {
+        self.event(
             EVENT_ISSUE,
             true,
             Some(user.email.clone()),

@@ -2,9 +2,7 @@
 //! each gets a 4xx in the surface's own error format, never a 5xx, and the server lives on
 //! without its memory growing.
 
-mod common;
-
-use common::http;
+use crate::helpers::http;
 
 use serde_json::Value;
 use vlsim::testkit::Vlsim;

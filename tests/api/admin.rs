@@ -1,8 +1,6 @@
 //! The control plane under /_vlsim/, at the wire.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use vlsim::testkit::Vlsim;

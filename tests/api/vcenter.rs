@@ -2,11 +2,9 @@
 //! `POST /api`, the legacy `/rest` forms, OIDC discovery and JWKS. Expiry by moving the
 //! server clock, never by sleeping.
 
-mod common;
-
+use crate::helpers::{call, claims, client, generate, logged_in};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::{call, claims, client, generate, logged_in};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -1200,7 +1198,7 @@ async fn oidc_discovery_and_a_stable_jwks_certificate() {
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     assert_eq!(jwks(&again).await, first);
     // The other surfaces' routes are untouched by /api and /rest registrations.
-    let reply = call(&client(), again.url(), common::GET_PUBLIC_KEYS).await;
+    let reply = call(&client(), again.url(), crate::helpers::GET_PUBLIC_KEYS).await;
     assert!(!reply.is_fault());
     again.stop().await;
 }
@@ -1210,7 +1208,7 @@ async fn a_data_dir_from_before_vcenter_gets_its_world() {
     let server = Vlsim::start().await;
     {
         // Make it look like a data dir written before the vCenter surface existed.
-        let store = &server.core().store;
+        let store = server.core().store();
         let meta = store.table::<Value>("meta").unwrap();
         assert!(meta.remove("vcenter").unwrap().is_some());
         store

@@ -1,7 +1,6 @@
 //! Shared helpers for the wire tests: a cookie-keeping HTTP client and SOAP helpers.
-#![allow(dead_code)]
 
-use vlsim::soap::xml::{self, Element, Limits};
+use vlsim::xml::{self, Element, Limits};
 
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
@@ -53,9 +52,8 @@ pub fn envelope(body: &str) -> String {
     )
 }
 
-/// A parsed SOAP reply.
+/// A parsed SOAP reply (its HTTP status checked: 500 for a fault, else 200).
 pub struct SoapReply {
-    pub status: u16,
     pub text: String,
     /// The single child of Body (the response element or soapenv:Fault).
     pub body: Element,
@@ -140,7 +138,7 @@ pub fn parse_reply(status: u16, text: String) -> SoapReply {
     } else {
         assert_eq!(status, 200, "{text}");
     }
-    SoapReply { status, text, body }
+    SoapReply { text, body }
 }
 
 pub fn login_xml(user: &str, password: &str) -> String {

@@ -2,9 +2,7 @@
 //! each, fault rules hit REST and JSON-RPC operations, reset clears every surface, and the
 //! journal names REST operations by route.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use vlsim::testkit::Vlsim;
 

@@ -1,8 +1,6 @@
 //! Hostile input and crash durability, at the wire.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

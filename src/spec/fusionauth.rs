@@ -1,4 +1,4 @@
-//! The `[fusionauth]` section of the fixtures: tenants, applications, users and their
+//! `[fusionauth]`: tenants, applications, users and their
 //! registrations, API keys and identity providers. Parsed strictly like the rest of the world.
 
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,9 @@
 //! QueryService over AuditEventSummaryView, at the wire: the JWT events written by
 //! JwtToken_Generate read back the way a Horizon client reads them.
 
-mod common;
-
-use common::*;
-use vlsim::soap::xml::Element;
+use crate::helpers::*;
 use vlsim::testkit::Vlsim;
+use vlsim::xml::Element;
 
 const FAILED: &str = "VLSI_JWT_TOKEN_GENERATION_FAILED";
 const GENERATED: &str = "VLSI_JWT_TOKEN_GENERATED";
@@ -98,7 +96,8 @@ async fn equals_event_type_finds_the_auditors_failure() {
     // eventId is the event's id in the log
     let stored = server
         .core()
-        .events(&vlsim::core::events::EventFilter {
+        .events()
+        .list(&vlsim::core::events::EventFilter {
             event_type: Some(FAILED.into()),
             limit: 10,
             ..Default::default()
@@ -246,7 +245,7 @@ async fn starts_with_and_or_not_and_sorting() {
     assert_eq!(rs.len(), 1);
 
     // time window: everything so far, nothing in the future
-    let now = server.core().clock.now_ms();
+    let now = server.core().clock().now_ms();
     let between = |from: i64, to: i64| {
         format!(
             r#"<filter xsi:type="QueryFilterBetween"><memberName>time</memberName><fromValue xsi:type="xsd:dateTime" xmlns:xsd="http://www.w3.org/2001/XMLSchema">{}</fromValue><toValue>{}</toValue></filter>"#,
@@ -403,7 +402,7 @@ async fn per_session_cursor_limit_is_invalid_state() {
     let url = server.url();
     let admin = logged_in(url, "administrator").await;
     let create = op("QueryService_Create", &definition("", ""));
-    for _ in 0..vlsim::core::queries::MAX_CURSORS_PER_SESSION {
+    for _ in 0..vlsim::core::horizon::query::MAX_CURSORS_PER_SESSION {
         let r = call(&admin, url, &create).await;
         assert!(!r.is_fault(), "{}", r.text);
     }

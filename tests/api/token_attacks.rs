@@ -2,11 +2,9 @@
 //! LoginByToken, FusionAuth /api/jwt/validate, vCenter token exchange (subject_token) and
 //! vCenter `POST /api/session` with Bearer. Each is refused with the surface's own error.
 
-mod common;
-
+use crate::helpers::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use serde_json::{json, Value};
 use vlsim::testkit::Vlsim;
 

@@ -1,10 +1,8 @@
 //! FusionAuth-style REST surface, at the wire: a real server on 127.0.0.1:0.
 
-mod common;
-
+use crate::helpers::http;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::http;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
@@ -140,7 +138,7 @@ async fn refresh(url: &str, token: &str) -> Reply {
 }
 
 fn claims(token: &str) -> Value {
-    common::claims(token)
+    crate::helpers::claims(token)
 }
 
 /// Verifies `token` using only the published JWKS.
@@ -554,8 +552,9 @@ async fn validate_accepts_good_tokens_and_refuses_bad_ones() {
 async fn soap_generated_token_validates_and_verifies_with_jwks() {
     let server = Vlsim::start().await;
     let url = server.url();
-    let c = common::logged_in(url, "administrator").await;
-    let (token, _) = common::generate(&c, url, Some("<validityTime>10</validityTime>")).await;
+    let c = crate::helpers::logged_in(url, "administrator").await;
+    let (token, _) =
+        crate::helpers::generate(&c, url, Some("<validityTime>10</validityTime>")).await;
     let r = validate(url, &token).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["jwt"]["iss"], "cs1.vlsim.test");
@@ -1752,9 +1751,8 @@ async fn sliding_window_and_application_switches() {
 
 #[actix_web::test]
 async fn broken_fusionauth_fixtures_are_refused_at_start() {
-    use vlsim::fixtures::World;
     let text = vlsim::fixtures::EMBEDDED_DEFAULT;
-    let (world, _) = World::parse(text, "t", None).unwrap();
+    let (world, _) = vlsim::fixtures::parse(text, "t", None).unwrap();
     assert_eq!(world.fusionauth.tenants.len(), 2);
     assert_eq!(world.fusionauth.applications.len(), 3);
     assert_eq!(world.fusionauth.users.len(), 3);
@@ -1765,7 +1763,7 @@ async fn broken_fusionauth_fixtures_are_refused_at_start() {
         "issuer = \"vlsim.test\"\nbogus_field = 1",
         1,
     );
-    let err = World::parse(&bad, "t", None).unwrap_err();
+    let err = vlsim::fixtures::parse(&bad, "t", None).unwrap_err();
     assert!(err.to_string().contains("bogus_field"), "{err}");
 
     // Semantic errors stop the start: an unknown signing key.

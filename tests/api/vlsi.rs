@@ -1,8 +1,6 @@
 //! VLSI SOAP surface, at the wire: a real server on 127.0.0.1:0, spoken to over HTTP.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use vlsim::testkit::Vlsim;
 
@@ -73,7 +71,8 @@ async fn login_generate_and_verify_with_published_keys() {
 
     let events = server
         .core()
-        .events(&vlsim::core::events::EventFilter {
+        .events()
+        .list(&vlsim::core::events::EventFilter {
             event_type: Some("VLSI_JWT_TOKEN_GENERATED".into()),
             limit: 10,
             ..Default::default()
@@ -188,7 +187,8 @@ async fn typed_faults_for_each_mistake() {
     // every failed Generate above left an event
     let failed = server
         .core()
-        .events(&vlsim::core::events::EventFilter {
+        .events()
+        .list(&vlsim::core::events::EventFilter {
             event_type: Some("VLSI_JWT_TOKEN_GENERATION_FAILED".into()),
             limit: 100,
             ..Default::default()
@@ -385,13 +385,13 @@ async fn state_survives_a_restart() {
     let c = logged_in(&url, "administrator").await;
     let (token, _) = generate(&c, &url, None).await;
     let keys_before = public_keys(&url).await;
-    let events_before = server.core().event_count();
+    let events_before = server.core().events().count();
     let data = server.stop().await.unwrap();
 
     let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
     let url = again.url();
     assert_eq!(public_keys(url).await, keys_before);
-    assert!(again.core().event_count() >= events_before);
+    assert!(again.core().events().count() >= events_before);
     let r = call(&client(), url, &login_by_token_xml(&token)).await;
     assert!(
         !r.is_fault(),

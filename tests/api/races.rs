@@ -1,9 +1,7 @@
 //! Races: revocation against concurrent refreshes (reusable and one-time-use rotation), and
 //! logout against concurrent use. After an acknowledged revoke or logout, nothing works.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,0 +1,135 @@
+//! `JwtToken`: generating JWTs (with the privilege check and the events a Connection
+//! Server writes) and the public keys that verify them.
+
+use super::{Horizon, EVENT_GENERATED, EVENT_GENERATION_FAILED, PRIVILEGE_GENERATE_JWT};
+use crate::core::error::{CoreError, CoreResult};
+use crate::core::events::{details, NewEvent};
+use crate::core::sessions::Session;
+use crate::core::tokens;
+use serde_json::json;
+
+/// A JWT made by `JwtToken_Generate`.
+#[derive(Debug, Clone)]
+pub struct GeneratedToken {
+    pub token: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// One Connection Server's verification keys.
+#[derive(Debug, Clone)]
+pub struct PublicKeys {
+    pub connection_server_name: String,
+    pub keys_pem: Vec<String>,
+}
+
+impl Horizon<'_> {
+    /// `JwtToken_Generate`: validity in minutes (`None` = the configured default).
+    /// Records `VLSI_JWT_TOKEN_GENERATED`; failures are recorded by the caller through
+    /// [`Horizon::generation_failed`] so that every failed call, including those refused
+    /// before reaching here, leaves an event.
+    pub fn generate_token(
+        &self,
+        session: &Session,
+        validity_minutes: Option<i64>,
+    ) -> CoreResult<GeneratedToken> {
+        let settings = self.settings();
+        if !session
+            .privileges
+            .iter()
+            .any(|p| p == PRIVILEGE_GENERATE_JWT)
+        {
+            return Err(CoreError::PermissionDenied {
+                message: format!(
+                    "User {} does not have sufficient permission to generate JWT tokens.",
+                    session.principal
+                ),
+                privileges: vec![PRIVILEGE_GENERATE_JWT.to_string()],
+            });
+        }
+        let minutes = validity_minutes.unwrap_or(settings.default_token_validity_minutes);
+        if minutes <= 0 {
+            return Err(CoreError::invalid_argument(
+                "spec.validityTime",
+                format!("validityTime must be a positive number of minutes, got {minutes}"),
+            ));
+        }
+        if minutes > settings.max_token_validity_minutes {
+            return Err(CoreError::invalid_argument(
+                "spec.validityTime",
+                format!(
+                    "validityTime must be at most {} minutes, got {minutes}",
+                    settings.max_token_validity_minutes
+                ),
+            ));
+        }
+        let key = self.svc.keys.get(&settings.signing_key)?;
+        let now = self.svc.clock.now_secs();
+        let expires_at = now.saturating_add(minutes.saturating_mul(60));
+        let (domain, username) = session
+            .principal
+            .split_once('\\')
+            .unwrap_or((settings.domain.as_str(), session.principal.as_str()));
+        // A struct rather than a claims map: no per-claim allocations on the hot path.
+        // Fields in the order a map would sort them, so tokens read the same as before.
+        #[derive(serde::Serialize)]
+        struct GeneratedClaims<'a> {
+            domain: &'a str,
+            exp: i64,
+            iat: i64,
+            iss: &'a str,
+            jti: uuid::Uuid,
+            sub: &'a str,
+            username: &'a str,
+        }
+        let claims = GeneratedClaims {
+            domain,
+            exp: expires_at,
+            iat: now,
+            iss: &settings.connection_server_name,
+            jti: uuid::Uuid::new_v4(),
+            sub: &session.principal,
+            username,
+        };
+        let token = tokens::mint(&key, &claims)?;
+        self.svc.events.record(NewEvent {
+            message: format!(
+                "User {} generated a JWT token valid for {minutes} minutes",
+                session.principal
+            ),
+            details: details(&[
+                ("validityMinutes", json!(minutes)),
+                ("expiryTime", json!(crate::clock::rfc3339_secs(expires_at))),
+                ("keyId", json!(key.id)),
+            ]),
+            ..self.event(EVENT_GENERATED, true, Some(session.principal.clone()))
+        })?;
+        Ok(GeneratedToken {
+            token,
+            issued_at: now,
+            expires_at,
+        })
+    }
+
+    /// Records `VLSI_JWT_TOKEN_GENERATION_FAILED` with the reason and the fault type.
+    pub fn generation_failed(&self, user: Option<String>, reason: &str, fault: &str) {
+        let message = match &user {
+            Some(u) => format!("JWT token generation failed for user {u}: {reason}"),
+            None => format!("JWT token generation failed: {reason}"),
+        };
+        self.svc.events.record_or_log(NewEvent {
+            message,
+            details: details(&[("reason", json!(reason)), ("fault", json!(fault))]),
+            ..self.event(EVENT_GENERATION_FAILED, false, user)
+        });
+    }
+
+    /// `JwtToken_GetPublicKeys`: one entry for this emulated server, PEM SPKI per key.
+    pub fn public_keys(&self) -> PublicKeys {
+        let ring = self.svc.keys.ring();
+        PublicKeys {
+            connection_server_name: self.settings().connection_server_name.clone(),
+            keys_pem: ring.public().filter_map(|k| k.public_pem.clone()).collect(),
+        }
+    }
+}

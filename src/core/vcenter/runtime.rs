@@ -1,0 +1,188 @@
+//! The vCenter's signing material: the RSA key of `[vcenter]`, its derived self-signed
+//! certificate (JWKS `x5c`, SAML `KeyInfo`) and the issuer names built from the host.
+
+use crate::core::error::{CoreError, CoreResult};
+use crate::core::keys::{Jwks, SigningKey};
+use crate::core::tokens::{self, Claims};
+use crate::spec::VcenterSpec;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use std::sync::Arc;
+
+/// Settings plus the parsed signing material, rebuilt on start and reset.
+pub struct VcenterRuntime {
+    pub spec: VcenterSpec,
+    pub key: Arc<SigningKey>,
+    pub(super) rsa: aws_lc_rs::rsa::KeyPair,
+    /// DER of the self-signed certificate for `key` (JWKS `x5c`, SAML `KeyInfo`).
+    pub cert_der: Vec<u8>,
+}
+
+impl std::fmt::Debug for VcenterRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VcenterRuntime")
+            .field("key", &self.key.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `iss` matches a trusted-issuer pattern (`{host}` stands for any one host).
+pub fn issuer_matches(pattern: &str, iss: &str) -> bool {
+    match pattern.split_once("{host}") {
+        None => pattern == iss,
+        Some((prefix, suffix)) => iss
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(|host| !host.is_empty() && !host.contains('/')),
+    }
+}
+
+/// The signing certificate. It is derived, not stored: fixed subject, serial (from the key
+/// id) and validity (2025-01-01 to 2045-01-01), and RSA PKCS#1 v1.5 signatures are
+/// deterministic, so the same key always yields byte-identical certificates across restarts
+/// and resets, and a regenerated key (`--generate-keys`) gets a matching new one.
+fn self_signed_cert(key: &SigningKey, pkcs8_pem: &str, domain: &str) -> CoreResult<Vec<u8>> {
+    let err = |e: rcgen::Error| CoreError::Internal(format!("vCenter certificate: {e}"));
+    let pair = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(pkcs8_pem, &rcgen::PKCS_RSA_SHA256)
+        .map_err(err)?;
+    let mut params = rcgen::CertificateParams::default();
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(
+        rcgen::DnType::CommonName,
+        format!("vlsim vCenter STS {domain} (TEST)"),
+    );
+    dn.push(rcgen::DnType::OrganizationName, "vlsim");
+    params.distinguished_name = dn;
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2045, 1, 1);
+    let serial: Vec<u8> = sha2::Digest::finalize(sha2::Digest::chain_update(
+        <sha2::Sha256 as sha2::Digest>::new(),
+        key.id.as_bytes(),
+    ))
+    .iter()
+    .take(16)
+    .map(|b| b & 0x7f)
+    .collect();
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyCertSign,
+    ];
+    let cert = params.self_signed(&pair).map_err(err)?;
+    Ok(cert.der().to_vec())
+}
+
+impl VcenterRuntime {
+    pub(super) fn build(spec: VcenterSpec, key: Arc<SigningKey>) -> CoreResult<Self> {
+        let pem = key.material.private_pem.clone().ok_or_else(|| {
+            CoreError::Internal(format!("vCenter signing key {} has no PEM", key.id))
+        })?;
+        let pkcs8_pem = if pem.contains("BEGIN RSA PRIVATE KEY") {
+            crate::core::keys::rsa_pkcs8_pem(&pem).unwrap_or(pem)
+        } else {
+            pem
+        };
+        let der = crate::core::keys::pem_der(&pkcs8_pem)
+            .ok_or_else(|| CoreError::Internal("vCenter signing key: unreadable PEM".into()))?;
+        let rsa = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
+            .map_err(|e| CoreError::Internal(format!("vCenter signing key: {e}")))?;
+        let cert_der = self_signed_cert(&key, &pkcs8_pem, &spec.domain)?;
+        Ok(Self {
+            spec,
+            key,
+            rsa,
+            cert_der,
+        })
+    }
+
+    /// `https://HOST/openidconnect/<domain>`
+    pub fn issuer(&self, host: &str) -> String {
+        format!("https://{host}/openidconnect/{}", self.spec.domain)
+    }
+
+    pub(super) fn saml_issuer(&self, host: &str) -> String {
+        format!("https://{host}/websso/SAML2/Metadata/{}", self.spec.domain)
+    }
+
+    pub(super) fn trusts(&self, iss: &str) -> bool {
+        self.spec
+            .trusted_issuers
+            .iter()
+            .any(|pattern| issuer_matches(pattern, iss))
+    }
+
+    /// Signs `claims` with the vCenter key (jsonwebtoken, through the provider that caches
+    /// parsed keys: see `core::crypto`).
+    pub(super) fn mint_jwt(&self, claims: &Claims) -> CoreResult<String> {
+        tokens::mint(&self.key, claims)
+    }
+
+    /// The JWKS: the signing key with its certificate chain (`x5c`) and thumbprint.
+    pub fn jwks(&self) -> CoreResult<Jwks> {
+        let mut jwk = self.key.jwk.clone().ok_or_else(|| {
+            CoreError::Internal(format!("vCenter signing key {} has no JWK", self.key.id))
+        })?;
+        jwk.x5c = Some(vec![STANDARD.encode(&self.cert_der)]);
+        let sha1 =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.cert_der);
+        jwk.x5t = Some(URL_SAFE_NO_PAD.encode(sha1.as_ref()));
+        let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.cert_der);
+        jwk.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(sha256.as_ref()));
+        Ok(Jwks { keys: vec![jwk] })
+    }
+
+    pub fn cert_pem(&self) -> String {
+        let b64 = STANDARD.encode(&self.cert_der);
+        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::events::details;
+    use crate::core::tokens::Expectations;
+    use crate::spec::vcenter::default_signing_key;
+    use serde_json::json;
+
+    #[test]
+    fn issuer_patterns() {
+        let spec = VcenterSpec::default();
+        let trusts = |iss: &str| spec.trusted_issuers.iter().any(|p| issuer_matches(p, iss));
+        assert!(trusts("vlsim.test"));
+        assert!(trusts("https://127.0.0.1:9/openidconnect/vsphere.local"));
+        assert!(!trusts("https://a/b/openidconnect/vsphere.local"));
+        assert!(!trusts("evil.test"));
+    }
+
+    #[test]
+    fn cached_signer_jwts_verify_like_minted_ones() {
+        crate::core::install_crypto_provider();
+        let (_, materials) = crate::fixtures::embedded().unwrap();
+        let ring = crate::core::keys::KeyRing::new(
+            materials
+                .iter()
+                .map(|m| SigningKey::from_material(m).unwrap())
+                .collect(),
+        );
+        let key = ring.get(&default_signing_key()).unwrap();
+        let rt = VcenterRuntime::build(VcenterSpec::default(), key).unwrap();
+        let claims: Claims = details(&[("sub", json!("u")), ("exp", json!(100))]);
+        let token = rt.mint_jwt(&claims).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(rt.key.id.as_str()));
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        let verified = tokens::verify(&ring, &token, 99, &Expectations::default()).unwrap();
+        assert_eq!(verified.claims, claims);
+        assert!(tokens::verify(&ring, &token, 100, &Expectations::default()).is_err());
+        // The certificate is derived deterministically: same key, same bytes.
+        let again = VcenterRuntime::build(VcenterSpec::default(), rt.key.clone()).unwrap();
+        assert_eq!(again.cert_der, rt.cert_der);
+    }
+}

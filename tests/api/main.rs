@@ -1,0 +1,15 @@
+//! vlsim's wire tests: one test binary (linked once), a module per surface. Each test starts
+//! vlsim in-process on `127.0.0.1:0` and speaks HTTP, SOAP or JSON-RPC to it.
+
+mod helpers;
+
+mod admin;
+mod control_surfaces;
+mod fusionauth;
+mod hardening;
+mod hostile_input;
+mod races;
+mod token_attacks;
+mod vcenter;
+mod vlsi;
+mod vlsi_query;
