@@ -42,6 +42,28 @@ pub struct NewEvent {
 pub const AUDIT_SUCCESS: &str = "AUDIT_SUCCESS";
 pub const AUDIT_FAIL: &str = "AUDIT_FAIL";
 
+impl NewEvent {
+    /// An audit event (`AUDIT_SUCCESS` or `AUDIT_FAIL`) with no message or details yet;
+    /// callers fill those with struct update syntax.
+    pub fn audit(
+        event_type: &'static str,
+        success: bool,
+        module: &'static str,
+        surface: Surface,
+        user: Option<String>,
+    ) -> Self {
+        Self {
+            event_type,
+            severity: if success { AUDIT_SUCCESS } else { AUDIT_FAIL },
+            module,
+            surface,
+            user,
+            message: String::new(),
+            details: Map::new(),
+        }
+    }
+}
+
 /// Event details from (name, value) pairs.
 pub fn details(pairs: &[(&str, Value)]) -> Map<String, Value> {
     pairs

@@ -7,7 +7,7 @@ use super::extract::{
     cookie, ApiKeyAuth, BearerJwt, JsonBody, QueryParams, TenantHeader, REFRESH_TOKEN_COOKIE,
 };
 use super::login::login_response;
-use super::{client_ip, device, parse_uuid};
+use super::{parse_uuid, sign_in_options};
 use crate::core::fusionauth::ReconcileRequest;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -121,9 +121,7 @@ pub async fn reconcile(
         application_id,
         identity_provider_id,
         token,
-        no_jwt: body.bool("noJWT")?.unwrap_or(false),
-        ip_address: client_ip(&req, body.string("ipAddress")?),
-        device: device(&body)?,
+        options: sign_in_options(&req, &body)?,
     };
     let outcome = state
         .core

@@ -5,7 +5,7 @@ use super::errors::{json_response, FaError, FaResult};
 use super::extract::{
     cookie, JsonBody, LoginCaller, QueryParams, ACCESS_TOKEN_COOKIE, REFRESH_TOKEN_COOKIE,
 };
-use super::{client_ip, device, token_cookies, Body};
+use super::{sign_in_options, token_cookies, Body};
 use crate::core::fusionauth::{LoginOutcome, LoginRequest, RevokeTarget};
 use crate::state::AppState;
 use actix_web::cookie::Cookie;
@@ -59,9 +59,7 @@ pub async fn login(
         login_id: required_text(&body, "loginId")?,
         password: required_text(&body, "password")?,
         application_id: body.uuid("applicationId")?,
-        no_jwt: body.bool("noJWT")?.unwrap_or(false),
-        ip_address: client_ip(&req, body.string("ipAddress")?),
-        device: device(&body)?,
+        options: sign_in_options(&req, &body)?,
     };
     let outcome = state
         .core

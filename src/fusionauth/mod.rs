@@ -12,6 +12,7 @@ pub mod login;
 pub mod refresh;
 
 use crate::control::routes::{no_operations, SurfaceDef};
+use crate::core::fusionauth::SignInOptions;
 use crate::route;
 use crate::state::AppState;
 use crate::surface::Surface;
@@ -205,8 +206,17 @@ impl Query {
     }
 }
 
+/// `noJWT`, the client's address and `metaData.device` of a login or reconcile request.
+pub fn sign_in_options(req: &HttpRequest, body: &Body) -> FaResult<SignInOptions> {
+    Ok(SignInOptions {
+        no_jwt: body.bool("noJWT")?.unwrap_or(false),
+        ip_address: client_ip(req, body.string("ipAddress")?),
+        device: device(body)?,
+    })
+}
+
 /// `metaData.device` of a login/reconcile request: the string fields FusionAuth keeps.
-pub fn device(body: &Body) -> FaResult<Map<String, Value>> {
+fn device(body: &Body) -> FaResult<Map<String, Value>> {
     let Some(meta) = body.object("metaData")? else {
         return Ok(Map::new());
     };
@@ -226,7 +236,7 @@ pub fn device(body: &Body) -> FaResult<Map<String, Value>> {
 }
 
 /// The client's address: `ipAddress` in the body, else `X-Forwarded-For`, else the peer.
-pub fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String> {
+fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String> {
     from_body.or_else(|| {
         req.connection_info().realip_remote_addr().map(|a| {
             // Strip a port from "ip:port" (not from a bare IPv6 address).

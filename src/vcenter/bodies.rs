@@ -2,8 +2,8 @@
 //! built in `jsonrpc.rs`, in vAPI's own tagged encoding).
 
 use crate::core::sessions::Session;
-use crate::core::vcenter::{IssueSpec, TokenInfo, Vcenter};
-use serde::{Deserialize, Serialize};
+use crate::core::vcenter::{TokenInfo, Vcenter};
+use serde::Serialize;
 
 /// `com.vmware.cis.session.info`.
 #[derive(Debug, Serialize)]
@@ -54,38 +54,6 @@ impl<'a> From<&'a TokenInfo> for TokenInfoBody<'a> {
 #[derive(Debug, Serialize)]
 pub struct Value<T> {
     pub value: T,
-}
-
-/// `com.vmware.vcenter.authentication.token.issue_spec` as a form or a flat JSON object
-/// (also the legacy exchange spec).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct IssueSpecBody {
-    pub grant_type: Option<String>,
-    pub resource: Option<String>,
-    pub audience: Option<String>,
-    pub scope: Option<String>,
-    pub requested_token_type: Option<String>,
-    pub subject_token: Option<String>,
-    pub subject_token_type: Option<String>,
-    pub actor_token: Option<String>,
-    pub actor_token_type: Option<String>,
-}
-
-impl From<IssueSpecBody> for IssueSpec {
-    fn from(b: IssueSpecBody) -> Self {
-        IssueSpec {
-            grant_type: b.grant_type,
-            resource: b.resource,
-            audience: b.audience,
-            scope: b.scope,
-            requested_token_type: b.requested_token_type,
-            subject_token: b.subject_token,
-            subject_token_type: b.subject_token_type,
-            actor_token: b.actor_token,
-            actor_token_type: b.actor_token_type,
-        }
-        .normalised()
-    }
 }
 
 /// OpenID discovery of the SSO domain.

@@ -2,18 +2,18 @@
 //! session named by `vmware-api-session-id` (header, and on the legacy `/rest` forms also
 //! the cookie), or a Bearer JWT from a trusted issuer.
 
-use super::errors::{Form, VcError};
+use super::errors::{ApiToken, Form, RestToken, VcError};
 use super::SESSION_HEADER;
 use crate::core::sessions::Session;
-use crate::core::vcenter::Credentials;
-use crate::core::vcenter::Subject;
+use crate::core::vcenter::{Credentials, IssueSpec, Subject};
 use crate::core::{Core, CoreError, CoreResult};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use futures_util::future::{ready, Ready};
+use futures_util::future::{ready, LocalBoxFuture, Ready};
+use serde::Deserialize;
 use std::marker::PhantomData;
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -143,5 +143,80 @@ impl<F: Form + 'static> FromRequest for Caller<F> {
                 .map(|p| Self(p, PhantomData))
                 .map_err(VcError::from),
         )
+    }
+}
+
+/// How a token route carries its IssueSpec.
+pub trait SpecForm: Form + 'static {
+    fn parse(req: &HttpRequest, body: &[u8]) -> CoreResult<IssueSpec>;
+}
+
+/// `Token.issue`: form-urlencoded, or a flat JSON object when the client says so. A
+/// repeated or malformed parameter is `invalid_request`.
+impl SpecForm for ApiToken {
+    fn parse(req: &HttpRequest, body: &[u8]) -> CoreResult<IssueSpec> {
+        let is_json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/json"));
+        let spec: IssueSpec = if is_json {
+            serde_json::from_slice(body)
+                .map_err(|e| CoreError::invalid_argument("body", format!("malformed JSON: {e}")))?
+        } else {
+            serde_urlencoded::from_bytes(body).map_err(|e| {
+                CoreError::invalid_argument("body", format!("malformed form parameters: {e}"))
+            })?
+        };
+        Ok(spec.normalised())
+    }
+}
+
+/// The legacy `TokenExchange.exchange`: JSON `{"spec": {...}}`.
+impl SpecForm for RestToken {
+    fn parse(_: &HttpRequest, body: &[u8]) -> CoreResult<IssueSpec> {
+        #[derive(Deserialize)]
+        struct ExchangeBody {
+            spec: IssueSpec,
+        }
+        serde_json::from_slice::<ExchangeBody>(body)
+            .map(|b| b.spec.normalised())
+            .map_err(|e| CoreError::invalid_argument("spec", format!("malformed request: {e}")))
+    }
+}
+
+/// A token exchange request: who calls (see [`Caller`]) and their IssueSpec. A body that is
+/// too large or cannot be parsed is a bad argument of the call, recorded as a failed
+/// exchange, as vCenter's token service reports it.
+pub struct IssueRequest<F> {
+    pub caller: String,
+    pub spec: IssueSpec,
+    form: PhantomData<F>,
+}
+
+impl<F: SpecForm> FromRequest for IssueRequest<F> {
+    type Error = VcError<F>;
+    type Future = LocalBoxFuture<'static, Result<Self, VcError<F>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::<F>::from_request(req, payload).into_inner();
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let Caller(caller, _) = caller?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| CoreError::Internal("the application state is missing".into()))?;
+            let spec = crate::http::read_body(&req, payload, state.config.body_limit)
+                .await
+                .map_err(|e| CoreError::invalid_argument("body", e.to_string()))
+                .and_then(|body| F::parse(&req, &body))
+                .inspect_err(|e| state.core.vcenter().token_failed(&caller, None, "", e))?;
+            Ok(Self {
+                caller,
+                spec,
+                form: PhantomData,
+            })
+        })
     }
 }

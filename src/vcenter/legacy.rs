@@ -2,16 +2,15 @@
 //! `vmware-api-session-id` cookie) and the deprecated token service
 //! `POST /rest/vcenter/tokenservice/token-exchange` (`{"spec": ...}` → `{"value": ...}`).
 
-use super::bodies::{IssueSpecBody, SessionInfo, TokenInfoBody, Value};
+use super::bodies::{SessionInfo, TokenInfoBody, Value};
 use super::errors::{Rest, RestToken, VcError};
-use super::extract::{login_from_header, Caller, LiveSession};
-use super::{client_host, read_body, SESSION_HEADER};
+use super::extract::{login_from_header, IssueRequest, LiveSession};
+use super::{client_host, SESSION_HEADER};
 use crate::core::CoreError;
 use crate::http::is_https;
 use crate::state::AppState;
 use actix_web::cookie::Cookie;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use serde::Deserialize;
 
 fn action(req: &HttpRequest) -> Option<String> {
     req.query_string()
@@ -79,27 +78,18 @@ pub async fn session_delete(
     Ok(HttpResponse::Ok().cookie(gone).finish())
 }
 
-#[derive(Debug, Deserialize)]
-struct ExchangeBody {
-    spec: IssueSpecBody,
-}
-
 /// `TokenExchange.exchange`: JSON `{"spec": {...}}`.
 #[tracing::instrument(skip_all, level = "debug")]
 pub async fn token_exchange(
     state: web::Data<AppState>,
     req: HttpRequest,
-    Caller(who, ..): Caller<RestToken>,
-    payload: web::Payload,
+    request: IssueRequest<RestToken>,
 ) -> Result<HttpResponse, VcError<RestToken>> {
-    let vcenter = state.core.vcenter();
-    let spec = match read_body(&state, &req, payload).await {
-        Ok(body) => serde_json::from_slice::<ExchangeBody>(&body)
-            .map_err(|e| CoreError::invalid_argument("spec", format!("malformed request: {e}"))),
-        Err(e) => Err(e),
-    }
-    .inspect_err(|e| vcenter.token_failed(&who, None, "", e))?;
-    let info = vcenter.issue_token(&who, &spec.spec.into(), &client_host(&req))?;
+    let info =
+        state
+            .core
+            .vcenter()
+            .issue_token(&request.caller, &request.spec, &client_host(&req))?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(Value {

@@ -17,12 +17,9 @@ pub mod session;
 pub mod token;
 
 use crate::control::routes::SurfaceDef;
-use crate::core::CoreError;
 use crate::route;
-use crate::state::AppState;
 use crate::surface::Surface;
-use actix_web::web::Bytes;
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
@@ -67,16 +64,4 @@ pub fn client_host(req: &HttpRequest) -> String {
     } else {
         host
     }
-}
-
-/// The request body within the configured limit (a body that is too large is a bad
-/// argument of the call, as vCenter's token service reports it).
-pub async fn read_body(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<Bytes, CoreError> {
-    crate::http::read_body(req, payload, state.config.body_limit)
-        .await
-        .map_err(|e| CoreError::invalid_argument("body", e.to_string()))
 }

@@ -14,6 +14,17 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 
+/// How a login (or reconcile) wants to be signed in.
+#[derive(Debug, Clone, Default)]
+pub struct SignInOptions {
+    /// Authenticate only: no access or refresh token.
+    pub no_jwt: bool,
+    /// The client's address, kept as the refresh token's `lastAccessedAddress`.
+    pub ip_address: Option<String>,
+    /// `metaData.device` of the request.
+    pub device: Map<String, Value>,
+}
+
 /// What login and reconcile hand back.
 #[derive(Debug, Clone)]
 pub struct LoginOutcome {
@@ -32,9 +43,7 @@ pub struct LoginRequest {
     pub login_id: String,
     pub password: String,
     pub application_id: Option<String>,
-    pub no_jwt: bool,
-    pub ip_address: Option<String>,
-    pub device: Map<String, Value>,
+    pub options: SignInOptions,
 }
 
 /// A `/api/jwt/reconcile` request, parsed.
@@ -43,9 +52,7 @@ pub struct ReconcileRequest {
     pub application_id: String,
     pub identity_provider_id: String,
     pub token: String,
-    pub no_jwt: bool,
-    pub ip_address: Option<String>,
-    pub device: Map<String, Value>,
+    pub options: SignInOptions,
 }
 
 fn tenant_required() -> CoreError {
@@ -104,15 +111,7 @@ impl FusionAuth<'_> {
             ));
         };
         let outcome = self
-            .sign_in(
-                &dir,
-                user,
-                app.as_ref(),
-                "PASSWORD",
-                req.no_jwt,
-                req.device,
-                req.ip_address,
-            )
+            .sign_in(&dir, user, app.as_ref(), "PASSWORD", req.options)
             .await?;
         self.event(
             EVENT_LOGIN_SUCCESS,
@@ -133,17 +132,19 @@ impl FusionAuth<'_> {
     }
 
     /// Shared tail of login and reconcile: token, refresh token, flush.
-    #[allow(clippy::too_many_arguments)]
     async fn sign_in(
         &self,
         dir: &Directory,
         user: User,
         app: Option<&Application>,
         authentication_type: &str,
-        no_jwt: bool,
-        mut device: Map<String, Value>,
-        ip_address: Option<String>,
+        options: SignInOptions,
     ) -> CoreResult<LoginOutcome> {
+        let SignInOptions {
+            no_jwt,
+            ip_address,
+            mut device,
+        } = options;
         let now = self.svc.clock.now_secs();
         let default_key = self.default_key();
         let policy = match app {
@@ -292,15 +293,7 @@ impl FusionAuth<'_> {
         self.put_user(&user)?;
         self.svc.store.flush().await?;
         let outcome = self
-            .sign_in(
-                &dir,
-                user,
-                Some(&app),
-                "FEDERATED_JWT",
-                req.no_jwt,
-                req.device,
-                req.ip_address,
-            )
+            .sign_in(&dir, user, Some(&app), "FEDERATED_JWT", req.options)
             .await?;
         self.event(
             EVENT_LOGIN_SUCCESS,

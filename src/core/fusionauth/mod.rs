@@ -11,7 +11,7 @@ mod revoke;
 mod users;
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::events::{NewEvent, AUDIT_FAIL, AUDIT_SUCCESS};
+use crate::core::events::NewEvent;
 use crate::core::identity::hash_password;
 use crate::core::services::{Current, Services};
 use crate::spec::FusionAuthSpec;
@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 pub use access::Issued;
 pub use directory::{ApiKey, Application, Directory, IdentityProvider, JwtPolicy, Tenant};
-pub use login::{LoginOutcome, LoginRequest, ReconcileRequest};
+pub use login::{LoginOutcome, LoginRequest, ReconcileRequest, SignInOptions};
 pub use refresh::{IssuedRefresh, NewRefresh, RefreshToken, Refreshed};
 pub use revoke::RevokeTarget;
 pub use users::{Registration, User};
@@ -271,13 +271,9 @@ impl<'a> FusionAuth<'a> {
         details: Map<String, Value>,
     ) {
         self.svc.events.record_or_log(NewEvent {
-            event_type,
-            severity: if success { AUDIT_SUCCESS } else { AUDIT_FAIL },
-            module: MODULE,
-            surface: Surface::FusionAuth,
-            user,
             message,
             details,
+            ..NewEvent::audit(event_type, success, MODULE, Surface::FusionAuth, user)
         });
     }
 }

@@ -14,7 +14,6 @@ use crate::core::services::{Current, Services};
 use crate::spec::HorizonSpec;
 use crate::store::{trees, Store, StoreResult, Table};
 use crate::surface::Surface;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub use jwt::{GeneratedToken, PublicKeys};
@@ -114,18 +113,6 @@ impl<'a> Horizon<'a> {
     }
 
     fn event(&self, event_type: &'static str, success: bool, user: Option<String>) -> NewEvent {
-        NewEvent {
-            event_type,
-            severity: if success {
-                crate::core::events::AUDIT_SUCCESS
-            } else {
-                crate::core::events::AUDIT_FAIL
-            },
-            module: MODULE,
-            surface: Surface::Vlsi,
-            user,
-            message: String::new(),
-            details: Map::<String, Value>::new(),
-        }
+        NewEvent::audit(event_type, success, MODULE, Surface::Vlsi, user)
     }
 }

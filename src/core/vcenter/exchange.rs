@@ -35,7 +35,7 @@ pub const FIELD_TARGET_AUDIENCE: &str = "target.audience";
 pub const FIELD_TARGET_SCOPE: &str = "target.scope";
 
 /// `com.vmware.vcenter.authentication.token.issue_spec` (also the legacy exchange spec).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 pub struct IssueSpec {
     pub grant_type: Option<String>,
     pub resource: Option<String>,

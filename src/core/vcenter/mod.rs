@@ -9,14 +9,13 @@ mod session;
 mod subject;
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::events::{NewEvent, AUDIT_FAIL, AUDIT_SUCCESS};
+use crate::core::events::NewEvent;
 use crate::core::identity::hash_password;
 use crate::core::services::{Current, Services};
 use crate::spec::VcenterSpec;
 use crate::store::{trees, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::sync::Arc;
 
 pub use exchange::{
@@ -28,16 +27,12 @@ pub use runtime::{issuer_matches, VcenterRuntime};
 pub use subject::{decode_saml_token, Credentials, Subject};
 
 const MODULE: &str = "vCenter";
-
 pub const EVENT_SESSION_CREATED: &str = "VCENTER_SESSION_CREATED";
-
 pub const EVENT_LOGIN_FAILED: &str = "VCENTER_LOGIN_FAILED";
-
 pub const EVENT_SESSION_DELETED: &str = "VCENTER_SESSION_DELETED";
-
 pub const EVENT_TOKEN_ISSUED: &str = "VCENTER_TOKEN_ISSUED";
-
 pub const EVENT_TOKEN_FAILED: &str = "VCENTER_TOKEN_ISSUE_FAILED";
+
 /// Where the settings are kept (`meta` relation).
 const SETTINGS: &str = "vcenter";
 
@@ -204,15 +199,7 @@ impl<'a> Vcenter<'a> {
     }
 
     fn event(&self, event_type: &'static str, success: bool, user: Option<String>) -> NewEvent {
-        NewEvent {
-            event_type,
-            severity: if success { AUDIT_SUCCESS } else { AUDIT_FAIL },
-            module: MODULE,
-            surface: Surface::Vcenter,
-            user,
-            message: String::new(),
-            details: Map::<String, Value>::new(),
-        }
+        NewEvent::audit(event_type, success, MODULE, Surface::Vcenter, user)
     }
 }
 
