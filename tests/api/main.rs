@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod architecture;
 mod control_surfaces;
 mod fusionauth;
 mod hardening;
