@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of vlsim's hot paths, beside the crypto limit measured in the same
-# run (openssl speed, one core). Prints a table and writes JSON (default benches/results.json).
+# run (openssl speed, one core). Prints a table and writes JSON (default
+# target/bench/results.json; pass --out to keep it elsewhere).
 #
 #   benches/run.sh [--seconds N] [--out FILE] [--only NAME]
 #
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=5
-OUT=benches/results.json
+OUT=target/bench/results.json
 ONLY=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -121,6 +122,7 @@ for mode in one all; do
   stop
 done
 
+mkdir -p "$(dirname "$OUT")"
 python3 - "$RESULTS" "$OUT" "$CORES" "$RSA_SIGN" "$RSA_VERIFY" "$EC_SIGN" "$EC_VERIFY" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
