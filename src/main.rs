@@ -8,7 +8,7 @@ use vlsim::config::{Config, LogFormat, Overrides};
 use vlsim::Application;
 
 // Request paths allocate many small, short-lived buffers (headers, claims, XML, sled
-// nodes); mimalloc serves them faster than glibc's malloc (see benches/README.md).
+// nodes); mimalloc serves them faster than glibc's malloc (benches/README.md has the figures).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

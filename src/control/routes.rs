@@ -243,6 +243,7 @@ impl Registry {
             .flat_map(|d| {
                 d.routes
                     .iter()
+                    .filter(|r| r.method != Method::Any)
                     .map(|r| r.operation)
                     .chain((d.operations)())
                     .collect::<Vec<_>>()
