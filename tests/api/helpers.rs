@@ -1041,32 +1041,6 @@ pub fn http() -> reqwest::Client {
     no_cookies()
 }
 
-pub const FA_API_KEY: &str = fa::API_KEY;
-pub const FA_APP: &str = fa::APP;
-
-pub async fn fa_login(url: &str, app: &str) -> Value {
-    let res = http()
-        .post(format!("{url}/api/login"))
-        .header("Authorization", FA_API_KEY)
-        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": app}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.json().await.unwrap()
-}
-
-pub async fn vc_session(url: &str) -> String {
-    let res = http()
-        .post(format!("{url}/api/session"))
-        .basic_auth(vc::USER, Some(vc::PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 201);
-    res.json().await.unwrap()
-}
-
 pub async fn post_raw(
     client: &reqwest::Client,
     url: &str,
