@@ -4,8 +4,6 @@
 //!
 //! The free functions at the end build XML and decode or sign tokens; none talks to a server.
 
-#![allow(dead_code)] // until every module is on TestApp (the following commits)
-
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -1031,51 +1029,4 @@ pub fn edited_world(edits: &[(&str, &str)]) -> (TempDir, Config) {
     let mut config = Config::for_tests(&dir.path().join("data"));
     config.fixtures = Some(fixtures);
     (dir, config)
-}
-
-// ---------------------------------------------------------------------------------------
-// Free functions that take a URL, for the modules not yet moved to TestApp (removed once
-// the last of them is).
-
-pub fn http() -> reqwest::Client {
-    no_cookies()
-}
-
-pub async fn post_raw(
-    client: &reqwest::Client,
-    url: &str,
-    body: impl Into<reqwest::Body>,
-) -> (u16, String) {
-    let res = client
-        .post(format!("{url}/view-vlsi/sdk"))
-        .header("Content-Type", "text/xml; charset=utf-8")
-        .header("SOAPAction", "\"urn:vdi/2406\"")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.text().await.unwrap())
-}
-
-pub async fn call(client: &reqwest::Client, url: &str, operation_xml: &str) -> SoapReply {
-    let (status, text) = post_raw(client, url, envelope(operation_xml)).await;
-    parse_reply(status, text)
-}
-
-pub async fn logged_in(url: &str, user: &str) -> reqwest::Client {
-    let c = client();
-    let reply = call(&c, url, &login_xml(user, "vmware")).await;
-    assert!(!reply.is_fault(), "{}", reply.text);
-    c
-}
-
-pub async fn generate(c: &reqwest::Client, url: &str, spec: Option<&str>) -> (String, String) {
-    let reply = call(c, url, &generate_xml(spec)).await;
-    assert!(!reply.is_fault(), "{}", reply.text);
-    let rv = reply.returnval().unwrap();
-    (
-        rv.child("token").unwrap().text.clone(),
-        rv.child("expiryTime").unwrap().text.clone(),
-    )
 }
