@@ -1191,10 +1191,16 @@ async fn logout_revokes_and_clears_cookies() {
         )
         .await;
     r.assert_empty(200);
-    assert!(r
-        .cookies()
-        .iter()
-        .any(|c| c.starts_with("access_token=;") || c.starts_with("access_token=")));
+    // Both cookies are cleared: empty, and expired at once.
+    for name in ["access_token", "refresh_token"] {
+        let cookies = r.cookies();
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")),
+            "{name} not cleared: {cookies:?}"
+        );
+    }
     for (body, want) in [(&a, 400), (&b, 200)] {
         let r = app.fusionauth_refresh(s(body, "refreshToken")).await;
         assert_eq!(r.status, want, "{}", r.text);

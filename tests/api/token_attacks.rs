@@ -123,6 +123,8 @@ async fn forged_tokens_are_refused_on_every_surface() {
         .exchange(&sid, &exchange_form(&good, vc::ACCESS, &[]))
         .await;
     assert_eq!(status, 200, "{body}");
+    let bearer = format!("Bearer {good}");
+    assert_eq!(app.vcenter_login_with(Some(&bearer)).await.status, 201);
 
     let attacks = attacks(&app);
     for (name, token) in &attacks {
