@@ -3,108 +3,62 @@
 //! journal names REST operations by route.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
-use vlsim::testkit::Vlsim;
-
-async fn fa_validate(url: &str, token: &str) -> u16 {
-    http()
-        .get(format!("{url}/api/jwt/validate"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn fa_refresh(url: &str, refresh_token: &str) -> u16 {
-    http()
-        .post(format!("{url}/api/jwt/refresh"))
-        .json(&json!({"refreshToken": refresh_token}))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn vc_session_status(url: &str, id: &str) -> u16 {
-    http()
-        .get(format!("{url}/api/session"))
-        .header("vmware-api-session-id", id)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-async fn advance(url: &str, seconds: i64) {
-    let res = http()
-        .post(format!("{url}/_vlsim/clock/advance"))
-        .json(&json!({ "seconds": seconds }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-}
+use reqwest::Method;
+use serde_json::json;
 
 #[actix_web::test]
 async fn clock_advance_expires_tokens_and_sessions_on_every_surface() {
-    let server = Vlsim::start().await;
-    let url = server.url();
+    let app = TestApp::start().await;
     // VLSI: a 5-minute JwtToken_Generate token, a SOAP session
-    let admin = logged_in(url, "administrator").await;
-    let (soap_token, _) = generate(&admin, url, Some("<validityTime>5</validityTime>")).await;
+    let admin = app.logged_in("administrator").await;
+    let (soap_token, _) = app
+        .generate(&admin, Some("<validityTime>5</validityTime>"))
+        .await;
     // FusionAuth: an access token (TTL 3600 s) and a refresh token (43200 min)
-    let login = fa_login(url, FA_APP).await;
-    let access = login["token"].as_str().unwrap().to_string();
-    let refresh = login["refreshToken"].as_str().unwrap().to_string();
+    let login = app.fusionauth_login("admin@vlsim.test", fa::APP).await;
+    let access = login["token"].as_str().unwrap();
+    let refresh = login["refreshToken"].as_str().unwrap();
     // vCenter: a session (idle timeout 1800 s)
-    let sid = vc_session(url).await;
-    assert_eq!(fa_validate(url, &access).await, 200);
+    let sid = app.vcenter_session().await;
+    let vcenter_session = || async { app.vcenter(Method::GET, "/api/session", &sid).await.status };
+    assert_eq!(app.fusionauth_validate(access).await.status, 200);
     assert_eq!(
-        fa_validate(url, &soap_token).await,
+        app.fusionauth_validate(&soap_token).await.status,
         200,
         "cross-surface before expiry"
     );
-    assert_eq!(vc_session_status(url, &sid).await, 200);
+    assert_eq!(vcenter_session().await, 200);
 
-    advance(url, 3601).await;
+    app.advance_clock(3601).await;
     assert_eq!(
-        fa_validate(url, &access).await,
+        app.fusionauth_validate(access).await.status,
         401,
         "FusionAuth access token expired"
     );
     assert_eq!(
-        fa_validate(url, &soap_token).await,
+        app.fusionauth_validate(&soap_token).await.status,
         401,
         "SOAP token expired at validate"
     );
-    let r = call(&client(), url, &login_by_token_xml(&soap_token)).await;
     assert_eq!(
-        r.fault_type(),
+        app.login_by_token(&soap_token).await.fault_type(),
         "InvalidCredentials",
         "SOAP token expired at LoginByToken"
     );
     assert_eq!(
-        call(&admin, url, &generate_xml(None)).await.fault_type(),
+        app.soap(&admin, &generate_xml(None)).await.fault_type(),
         "SecurityError"
     );
+    assert_eq!(vcenter_session().await, 401, "vCenter session idled out");
     assert_eq!(
-        vc_session_status(url, &sid).await,
-        401,
-        "vCenter session idled out"
-    );
-    assert_eq!(
-        fa_refresh(url, &refresh).await,
+        app.fusionauth_refresh(refresh).await.status,
         200,
         "the refresh token lives 30 days"
     );
 
-    advance(url, 43200 * 60).await;
+    app.advance_clock(43200 * 60).await;
     assert_ne!(
-        fa_refresh(url, &refresh).await,
+        app.fusionauth_refresh(refresh).await.status,
         200,
         "and then it expires too"
     );
@@ -112,103 +66,63 @@ async fn clock_advance_expires_tokens_and_sessions_on_every_surface() {
 
 #[actix_web::test]
 async fn fault_rules_reach_rest_and_json_rpc_operations() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let add = |rule: Value| {
-        let url = url.to_string();
-        async move {
-            let res = http()
-                .post(format!("{url}/_vlsim/faults"))
-                .json(&rule)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status().as_u16(), 201);
-        }
-    };
-    add(
+    let app = TestApp::start().await;
+    app.add_fault(
         json!({"surface": "fusionauth", "operation": "POST /api/login", "max_count": 1,
                "action": {"kind": "typed"}}),
     )
     .await;
-    let res = http()
-        .post(format!("{url}/api/login"))
-        .header("Authorization", FA_API_KEY)
-        .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": FA_APP}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 503);
-    let body: Value = res.json().await.unwrap();
-    assert!(body["generalErrors"][0]["message"]
+    let r = app
+        .post(
+            "/api/login",
+            Some(fa::API_KEY),
+            json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": fa::APP}),
+        )
+        .await;
+    assert_eq!(r.status, 503);
+    assert!(r.json()["generalErrors"][0]["message"]
         .as_str()
         .unwrap()
         .contains("Injected"));
-    fa_login(url, FA_APP).await; // max_count 1: the next call goes through
+    app.fusionauth_login("admin@vlsim.test", fa::APP).await; // max_count 1: the next call goes through
 
-    add(
+    app.add_fault(
         json!({"surface": "vcenter", "operation": "POST /api/vcenter/authentication/token",
                "action": {"kind": "typed", "fault": "invalid_scope", "message": "nope"}}),
     )
     .await;
-    let sid = vc_session(url).await;
-    let res = http()
-        .post(format!("{url}/api/vcenter/authentication/token"))
-        .header("vmware-api-session-id", &sid)
-        .form(&[(
-            "grant_type",
-            "urn:ietf:params:oauth:grant-type:token-exchange",
-        )])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 400);
-    let body: Value = res.json().await.unwrap();
+    let sid = app.vcenter_session().await;
+    let (status, body) = app.exchange(&sid, &[("grant_type", vc::GRANT)]).await;
+    assert_eq!(status, 400);
     assert_eq!(
         body,
         json!({"error": "invalid_scope", "error_description": "nope"})
     );
 
-    add(
+    app.add_fault(
         json!({"surface": "vcenter", "operation": "com.vmware.cis.session.get",
                "action": {"kind": "typed"}}),
     )
     .await;
-    let rpc = json!({"jsonrpc": "2.0", "id": "7", "method": "invoke", "params": {
-        "serviceId": "com.vmware.cis.session", "operationId": "get",
-        "ctx": {"appCtx": {}, "securityCtx": {"schemeId": "com.vmware.vapi.std.security.session_id", "sessionId": sid}},
-        "input": {"STRUCTURE": {"operation-input": {}}}}});
-    let res = http()
-        .post(format!("{url}/api"))
-        .json(&rpc)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["id"], "7");
+    let result = app
+        .rpc(
+            "com.vmware.cis.session",
+            "get",
+            json!({}),
+            json!({"schemeId": "com.vmware.vapi.std.security.session_id", "sessionId": sid}),
+        )
+        .await;
     assert!(
-        body["result"]["error"]["ERROR"]["com.vmware.vapi.std.errors.service_unavailable"]
-            .is_object(),
-        "{body}"
+        result["error"]["ERROR"]["com.vmware.vapi.std.errors.service_unavailable"].is_object(),
+        "{result}"
     );
 
-    let res = http()
-        .get(format!(
-            "{url}/_vlsim/journal?surface=vcenter&operation=com.vmware.cis.session.get"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let journal: Value = res.json().await.unwrap();
+    let journal = app
+        .journal("surface=vcenter&operation=com.vmware.cis.session.get")
+        .await;
     assert_eq!(journal["count"], 1);
     assert!(journal["entries"][0]["injected_fault"].is_string());
-    let res = http()
-        .get(format!("{url}/_vlsim/journal?operation=POST%20/api/login"))
-        .send()
-        .await
-        .unwrap();
-    let journal: Value = res.json().await.unwrap();
+    let journal = app.journal("operation=POST%20/api/login").await;
     assert_eq!(journal["count"], 2);
     let text = journal.to_string();
     assert!(
@@ -220,44 +134,21 @@ async fn fault_rules_reach_rest_and_json_rpc_operations() {
 
 #[actix_web::test]
 async fn reset_clears_every_surface_and_about_lists_them() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let login = fa_login(url, FA_APP).await;
-    let sid = vc_session(url).await;
-    let state: Value = http()
-        .get(format!("{url}/_vlsim/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let app = TestApp::start().await;
+    let login = app.fusionauth_login("admin@vlsim.test", fa::APP).await;
+    let refresh = login["refreshToken"].as_str().unwrap();
+    let sid = app.vcenter_session().await;
+    let state = app.state().await;
     assert_eq!(state["counts"]["fusionauth_refresh_tokens"], 1);
-    assert!(
-        !state
-            .to_string()
-            .contains(login["refreshToken"].as_str().unwrap()),
-        "only metadata"
+    assert!(!state.to_string().contains(refresh), "only metadata");
+    app.reset().await;
+    assert_ne!(app.fusionauth_refresh(refresh).await.status, 200);
+    assert_eq!(
+        app.vcenter(Method::GET, "/api/session", &sid).await.status,
+        401
     );
-    http()
-        .post(format!("{url}/_vlsim/reset"))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(
-        fa_refresh(url, login["refreshToken"].as_str().unwrap()).await,
-        200
-    );
-    assert_eq!(vc_session_status(url, &sid).await, 401);
-    fa_login(url, FA_APP).await; // fixtures are back
-    let about: Value = http()
-        .get(format!("{url}/_vlsim/about"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    app.fusionauth_login("admin@vlsim.test", fa::APP).await; // fixtures are back
+    let (_, about) = app.get_json("/_vlsim/about").await;
     for (surface, op) in [
         ("vlsi", "JwtToken_Generate"),
         ("fusionauth", "POST /api/jwt/refresh"),
@@ -272,13 +163,6 @@ async fn reset_clears_every_surface_and_about_lists_them() {
             "{surface} {op}"
         );
     }
-    let health: Value = http()
-        .get(format!("{url}/_vlsim/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = app.get_json("/_vlsim/health").await;
     assert_eq!(health["surfaces"], json!(["vlsi", "fusionauth", "vcenter"]));
 }

@@ -1,15 +1,15 @@
 //! Hostile input and crash durability, at the wire.
 
 use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::future::Future;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use vlsim::testkit::Vlsim;
-
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").to_string()
-}
 
 /// Sends raw bytes and returns what the server answered (until it closes or times out).
 fn raw_exchange(addr: &str, head: &[u8], body_chunks: usize) -> String {
@@ -36,8 +36,8 @@ fn raw_exchange(addr: &str, head: &[u8], body_chunks: usize) -> String {
 
 #[actix_web::test]
 async fn a_100_mb_chunked_body_is_refused_early_with_a_client_fault() {
-    let server = Vlsim::start().await;
-    let addr = host_port(server.url());
+    let app = TestApp::start().await;
+    let addr = app.host().to_string();
     let answer = tokio::task::spawn_blocking(move || {
         let head = format!(
             "POST /view-vlsi/sdk HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -54,16 +54,13 @@ async fn a_100_mb_chunked_body_is_refused_early_with_a_client_fault() {
     );
     assert!(answer.contains("<faultcode>soapenv:Client</faultcode>"));
     assert!(answer.contains("exceeds the 1048576-byte limit"));
-    assert!(!call(&client(), server.url(), GET_PUBLIC_KEYS)
-        .await
-        .is_fault());
+    assert!(!app.soap(app.http(), GET_PUBLIC_KEYS).await.is_fault());
 }
 
 #[actix_web::test]
 async fn header_and_cookie_floods_get_4xx_and_the_server_survives() {
-    let server = Vlsim::start().await;
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
-    let mut req = c.post(format!("{}/view-vlsi/sdk", server.url()));
+    let app = TestApp::start().await;
+    let mut req = app.soap_request(app.http());
     for i in 0..2000 {
         req = req.header(format!("x-flood-{i}"), "v");
     }
@@ -72,8 +69,8 @@ async fn header_and_cookie_floods_get_4xx_and_the_server_survives() {
         Err(e) => assert!(!e.is_timeout(), "{e}"),
     }
     let cookies: Vec<String> = (0..5000).map(|i| format!("c{i}=v{i}")).collect();
-    let res = c
-        .post(format!("{}/view-vlsi/sdk", server.url()))
+    let res = app
+        .soap_request(app.http())
         .header("Cookie", cookies.join("; "))
         .body(envelope(&generate_xml(None)))
         .send()
@@ -86,45 +83,42 @@ async fn header_and_cookie_floods_get_4xx_and_the_server_survives() {
     let cookies: Vec<String> = (0..100)
         .map(|i| format!("c{i}={}", "x".repeat(40)))
         .collect();
-    let res = c
-        .post(format!("{}/view-vlsi/sdk", server.url()))
-        .header("Cookie", cookies.join("; "))
-        .body(envelope(&generate_xml(None)))
-        .send()
-        .await
-        .unwrap();
-    let reply = parse_reply(res.status().as_u16(), res.text().await.unwrap());
+    let reply = app.soap_as(&cookies.join("; "), &generate_xml(None)).await;
     assert_eq!(reply.fault_type(), "SecurityError");
-    assert!(!call(&client(), server.url(), GET_PUBLIC_KEYS)
-        .await
-        .is_fault());
+    assert!(!app.soap(app.http(), GET_PUBLIC_KEYS).await.is_fault());
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-fn start_binary(data_dir: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vlsim"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("VLSIM_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        line.push(byte[0] as char);
+/// Starts the binary on `dir`, runs `workers` copies of `work` (worker number, a handle on
+/// the server with its own connections, the count of acknowledged operations to bump),
+/// SIGKILLs the server once `target` operations were acknowledged (or after 30 s), and
+/// returns what each worker saw acknowledged.
+async fn kill_mid_load<T, Fut>(
+    dir: &Path,
+    workers: usize,
+    target: usize,
+    work: impl Fn(usize, TestApp, Arc<AtomicUsize>) -> Fut,
+) -> Vec<T>
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let app = TestApp::spawn_binary(dir);
+    let acks = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| tokio::spawn(work(worker, app.with_new_client(), acks.clone())))
+        .collect();
+    for _ in 0..600 {
+        if acks.load(Ordering::Relaxed) >= target {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let url = line
-        .strip_prefix("vlsim listening on ")
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_string();
-    Server { child, url }
+    app.kill(); // SIGKILL, mid-load
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        acknowledged.push(t.await.unwrap());
+    }
+    acknowledged
 }
 
 /// Logs in many clients concurrently, SIGKILLs the server while logins are in flight, and
@@ -134,76 +128,51 @@ async fn acknowledged_sessions_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for trial in 0..3 {
-        let mut server = start_binary(dir.path());
-        let url = server.url.clone();
-        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..64 {
-            let url = url.clone();
-            let acks = acks.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut acked = Vec::new();
-                for _ in 0..50 {
-                    let c = client();
-                    let res = c
-                        .post(format!("{url}/view-vlsi/sdk"))
-                        .body(envelope(&login_xml("administrator", "vmware")))
-                        .send()
-                        .await;
-                    let Ok(res) = res else { break };
-                    let Some(cookie) = res
-                        .headers()
-                        .get("set-cookie")
-                        .map(|v| v.to_str().unwrap().to_string())
-                    else {
-                        break;
-                    };
-                    if res.bytes().await.is_err() {
-                        break;
-                    }
-                    acked.push(cookie.split(';').next().unwrap().to_string());
-                    acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let login = |_, app: TestApp, acks: Arc<AtomicUsize>| async move {
+            let mut acked = Vec::new();
+            for _ in 0..50 {
+                let res = app
+                    .soap_request(&client())
+                    .body(envelope(&login_xml("administrator", "vmware")))
+                    .send()
+                    .await;
+                let Ok(res) = res else { break };
+                let Some(cookie) = res
+                    .headers()
+                    .get("set-cookie")
+                    .map(|v| v.to_str().unwrap().to_string())
+                else {
+                    break;
+                };
+                if res.bytes().await.is_err() {
+                    break;
                 }
-                acked
-            }));
-        }
-        let target = 100 + 200 * trial;
-        for _ in 0..600 {
-            if acks.load(std::sync::atomic::Ordering::Relaxed) >= target {
-                break;
+                acked.push(cookie.split(';').next().unwrap().to_string());
+                acks.fetch_add(1, Ordering::Relaxed);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server.child.kill().unwrap(); // SIGKILL, mid-load
-        server.child.wait().unwrap();
-        let mut acked = Vec::new();
-        for t in tasks {
-            acked.extend(t.await.unwrap());
-        }
+            acked
+        };
+        let acked: Vec<String> = kill_mid_load(dir.path(), 64, 100 + 200 * trial, login)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         assert!(
             !acked.is_empty(),
             "some logins were acknowledged before the kill"
         );
 
-        let mut again = start_binary(dir.path());
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
+        let again = TestApp::spawn_binary(dir.path());
         for cookie in &acked {
-            let res = c
-                .post(format!("{}/view-vlsi/sdk", again.url))
-                .header("Cookie", cookie)
-                .body(envelope(&generate_xml(None)))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(
-                res.status().as_u16(),
-                200,
-                "acknowledged session {cookie} was lost"
+            let r = again.soap_as(cookie, &generate_xml(None)).await;
+            assert!(
+                !r.is_fault(),
+                "acknowledged session {cookie} was lost: {}",
+                r.text
             );
             checked += 1;
         }
-        again.child.kill().unwrap();
-        again.child.wait().unwrap();
+        again.kill();
     }
     assert!(checked > 0);
     eprintln!("sessions checked after SIGKILL: {checked}");
@@ -213,63 +182,46 @@ async fn acknowledged_sessions_survive_sigkill() {
 /// refreshes after a restart, and every acknowledged revocation still holds.
 #[actix_web::test]
 async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
-    const APP: &str = "20000000-0000-4000-8000-000000000001";
     let dir = tempfile::tempdir().unwrap();
     let (mut live_checked, mut revoked_checked) = (0, 0);
     for trial in 0..3 {
-        let mut server = start_binary(dir.path());
-        let url = server.url.clone();
-        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for worker in 0..32 {
-            let url = url.clone();
-            let acks = acks.clone();
-            tasks.push(tokio::spawn(async move {
-                let c = reqwest::Client::builder().no_proxy().build().unwrap();
-                let (mut issued, mut revoked) = (Vec::new(), Vec::new());
-                for i in 0..200 {
-                    let res = c
-                        .post(format!("{url}/api/login"))
-                        .header("Authorization", "vlsim-api-key")
-                        .json(&serde_json::json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": APP}))
+        let login_and_revoke = |worker, app: TestApp, acks: Arc<AtomicUsize>| async move {
+            let (mut issued, mut revoked) = (Vec::new(), Vec::new());
+            for i in 0..200 {
+                // Not fusionauth_login: a login in flight at the kill may fail.
+                let res = app
+                    .request(Method::POST, "/api/login", Some(fa::API_KEY))
+                    .json(&json!({"loginId": "admin@vlsim.test", "password": "password", "applicationId": fa::APP}))
+                    .send()
+                    .await;
+                let Ok(res) = res else { break };
+                let Ok(body) = res.json::<Value>().await else {
+                    break;
+                };
+                let Some(token) = body["refreshToken"].as_str().map(str::to_string) else {
+                    break;
+                };
+                // Revoke every third token this worker was given.
+                if (i + worker) % 3 == 0 {
+                    let res = app
+                        .request(Method::DELETE, "/api/jwt/refresh", Some(fa::API_KEY))
+                        .query(&[("token", token.as_str())])
                         .send()
                         .await;
-                    let Ok(res) = res else { break };
-                    let Ok(body) = res.json::<serde_json::Value>().await else { break };
-                    let Some(token) = body["refreshToken"].as_str().map(str::to_string) else { break };
-                    // Revoke every third token this worker was given.
-                    if (i + worker) % 3 == 0 {
-                        let res = c
-                            .delete(format!("{url}/api/jwt/refresh"))
-                            .query(&[("token", token.as_str())])
-                            .header("Authorization", "vlsim-api-key")
-                            .send()
-                            .await;
-                        match res {
-                            Ok(r) if r.status().as_u16() == 200 => revoked.push(token),
-                            _ => break, // in flight at the kill: either outcome is fine
-                        }
-                    } else {
-                        issued.push(token);
+                    match res {
+                        Ok(r) if r.status().as_u16() == 200 => revoked.push(token),
+                        _ => break, // in flight at the kill: either outcome is fine
                     }
-                    acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                } else {
+                    issued.push(token);
                 }
-                (issued, revoked)
-            }));
-        }
-        // Kill mid-load: once a trial-dependent number of operations were acknowledged.
-        let target = 100 + 150 * trial;
-        for _ in 0..600 {
-            if acks.load(std::sync::atomic::Ordering::Relaxed) >= target {
-                break;
+                acks.fetch_add(1, Ordering::Relaxed);
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
+            (issued, revoked)
+        };
+        // Kill mid-load: once a trial-dependent number of operations were acknowledged.
         let (mut issued, mut revoked) = (Vec::new(), Vec::new());
-        for t in tasks {
-            let (i, r) = t.await.unwrap();
+        for (i, r) in kill_mid_load(dir.path(), 32, 100 + 150 * trial, login_and_revoke).await {
             issued.extend(i);
             revoked.extend(r);
         }
@@ -278,24 +230,10 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
             "load ran before the kill"
         );
 
-        let mut again = start_binary(dir.path());
-        let c = reqwest::Client::builder().no_proxy().build().unwrap();
-        let refresh = |token: String| {
-            let c = c.clone();
-            let url = again.url.clone();
-            async move {
-                c.post(format!("{url}/api/jwt/refresh"))
-                    .json(&serde_json::json!({ "refreshToken": token }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }
-        };
+        let again = TestApp::spawn_binary(dir.path());
         for token in issued {
             assert_eq!(
-                refresh(token).await,
+                again.fusionauth_refresh(&token).await.status,
                 200,
                 "an acknowledged refresh token was lost"
             );
@@ -303,14 +241,13 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
         }
         for token in revoked {
             assert_ne!(
-                refresh(token).await,
+                again.fusionauth_refresh(&token).await.status,
                 200,
                 "an acknowledged revocation was lost"
             );
             revoked_checked += 1;
         }
-        again.child.kill().unwrap();
-        again.child.wait().unwrap();
+        again.kill();
     }
     eprintln!("after 3 SIGKILL trials: {live_checked} live tokens refreshed, {revoked_checked} revocations held");
 }
@@ -320,24 +257,13 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
 /// must all complete, and a later one too.
 #[actix_web::test]
 async fn concurrent_durable_writes_never_hang() {
-    let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
-    let url = server.url().to_string();
-    let body = serde_json::json!({"loginId": "admin@vlsim.test", "password": "password",
-        "applicationId": "20000000-0000-4000-8000-000000000001"});
+    let app = TestApp::start_configured(|c| c.workers = Some(2)).await;
     let mut tasks = Vec::new();
     for _ in 0..32 {
-        let (url, body) = (url.clone(), body.clone());
+        let app = app.with_new_client();
         tasks.push(tokio::spawn(async move {
-            let c = reqwest::Client::builder().no_proxy().build().unwrap();
             for _ in 0..40 {
-                let res = c
-                    .post(format!("{url}/api/login"))
-                    .header("Authorization", "vlsim-api-key")
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(res.status().as_u16(), 200);
+                app.fusionauth_login("admin@vlsim.test", fa::APP).await;
             }
         }));
     }
@@ -345,20 +271,14 @@ async fn concurrent_durable_writes_never_hang() {
     tokio::time::timeout(Duration::from_secs(120), all)
         .await
         .expect("1280 flushed logins finished");
-    let res = tokio::time::timeout(
+    let after = app.with_new_client();
+    let r = tokio::time::timeout(
         Duration::from_secs(10),
-        reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .unwrap()
-            .post(format!("{url}/api/session"))
-            .basic_auth("administrator@vsphere.local", Some("VMware1!"))
-            .send(),
+        after.vcenter_login(vc::USER, vc::PASSWORD),
     )
     .await
-    .expect("a session after the storm is not stuck behind a flush")
-    .unwrap();
-    assert_eq!(res.status().as_u16(), 201);
+    .expect("a session after the storm is not stuck behind a flush");
+    assert_eq!(r.status, 201);
 }
 
 /// The run contract: SIGTERM or SIGINT sent the moment the `listening` line appears stops
@@ -367,13 +287,8 @@ async fn concurrent_durable_writes_never_hang() {
 async fn signal_right_after_the_listening_line_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     for signal in ["-TERM", "-INT", "-TERM"] {
-        let mut server = start_binary(dir.path());
-        let status = Command::new("kill")
-            .args([signal, &server.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = server.child.wait().unwrap();
+        let app = TestApp::spawn_binary(dir.path());
+        let exit = app.signal(signal);
         assert_eq!(exit.code(), Some(0), "{signal}: {exit:?}");
     }
 }
@@ -383,42 +298,16 @@ async fn signal_right_after_the_listening_line_exits_zero() {
 #[actix_web::test]
 async fn buffered_events_reach_disk_without_a_flush() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = start_binary(dir.path());
-    let c = client();
-    let url = format!("{}/view-vlsi/sdk", server.url);
-    let login = c
-        .post(&url)
-        .body(envelope(&login_xml("administrator", "vmware")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status().as_u16(), 200);
+    let app = TestApp::spawn_binary(dir.path());
+    let c = app.logged_in("administrator").await;
     for _ in 0..3 {
-        let res = c
-            .post(&url)
-            .body(envelope(&generate_xml(None)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 200);
+        app.generate(&c, None).await;
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    server.child.kill().unwrap(); // SIGKILL: no shutdown flush
-    server.child.wait().unwrap();
+    app.kill(); // SIGKILL: no shutdown flush
 
-    let mut again = start_binary(dir.path());
-    let events: serde_json::Value = http()
-        .get(format!(
-            "{}/_vlsim/events?type=VLSI_JWT_TOKEN_GENERATED",
-            again.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(events["count"], 3, "{events}");
-    again.child.kill().unwrap();
-    again.child.wait().unwrap();
+    let again = TestApp::spawn_binary(dir.path());
+    let events = again.events("type=VLSI_JWT_TOKEN_GENERATED").await;
+    assert_eq!(events.len(), 3, "{events:?}");
+    again.kill();
 }

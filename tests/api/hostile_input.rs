@@ -2,10 +2,9 @@
 //! each gets a 4xx in the surface's own error format, never a 5xx, and the server lives on
 //! without its memory growing.
 
-use crate::helpers::http;
-
+use crate::helpers::*;
+use reqwest::Method;
 use serde_json::Value;
-use vlsim::testkit::Vlsim;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -35,9 +34,14 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>)> {
 
 #[actix_web::test]
 async fn fusionauth_and_vcenter_refuse_hostile_bodies_with_typed_errors() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = http();
+    let app = TestApp::start().await;
+    let post = |path: &str, authorization: Option<&str>, content_type: &str, body: &[u8]| {
+        app.send(
+            app.request(Method::POST, path, authorization)
+                .header("Content-Type", content_type)
+                .body(body.to_vec()),
+        )
+    };
     let fa_paths = [
         "/api/login",
         "/api/jwt/refresh",
@@ -50,56 +54,44 @@ async fn fusionauth_and_vcenter_refuse_hostile_bodies_with_typed_errors() {
     for _round in 0..3 {
         for (name, body) in hostile_bodies() {
             for path in fa_paths {
-                let res = c
-                    .post(format!("{url}{path}"))
-                    .header("Authorization", "vlsim-api-key")
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                let status = res.status().as_u16();
-                assert!((400..500).contains(&status), "{path} {name}: {status}");
-                let text = res.text().await.unwrap();
-                if status == 400 && !text.is_empty() {
-                    let json: Value = serde_json::from_str(&text)
-                        .unwrap_or_else(|_| panic!("{path} {name}: {text}"));
+                let r = post(path, Some(fa::API_KEY), "application/json", &body).await;
+                assert!(
+                    (400..500).contains(&r.status),
+                    "{path} {name}: {}",
+                    r.status
+                );
+                if r.status == 400 && !r.text.is_empty() {
+                    let json: Value = serde_json::from_str(&r.text)
+                        .unwrap_or_else(|_| panic!("{path} {name}: {}", r.text));
                     assert!(
                         json.get("fieldErrors").is_some() || json.get("generalErrors").is_some(),
-                        "{path} {name}: {text}"
+                        "{path} {name}: {}",
+                        r.text
                     );
                 }
                 tried += 1;
             }
             // vCenter form endpoint and JSON-RPC
-            let res = c
-                .post(format!("{url}/api/vcenter/authentication/token"))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
+            let form = "application/x-www-form-urlencoded";
+            let r = post(vc::TOKEN_PATH, None, form, &body).await;
             assert!(
-                (400..500).contains(&status),
-                "token exchange {name}: {status}"
+                (400..500).contains(&r.status),
+                "token exchange {name}: {}",
+                r.status
             );
-            let res = c
-                .post(format!("{url}/api"))
-                .header("Content-Type", "application/json")
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let text = res.text().await.unwrap();
+            let r = post("/api", None, "application/json", &body).await;
             assert!(
-                status == 200 || (400..500).contains(&status),
-                "json-rpc {name}: {status}"
+                r.status == 200 || (400..500).contains(&r.status),
+                "json-rpc {name}: {}",
+                r.status
             );
-            if status == 200 {
-                let json: Value = serde_json::from_str(&text).unwrap();
-                assert!(json["error"]["code"].is_i64(), "json-rpc {name}: {text}");
+            if r.status == 200 {
+                let json: Value = serde_json::from_str(&r.text).unwrap();
+                assert!(
+                    json["error"]["code"].is_i64(),
+                    "json-rpc {name}: {}",
+                    r.text
+                );
             }
             tried += 2;
         }
@@ -111,10 +103,5 @@ async fn fusionauth_and_vcenter_refuse_hostile_bodies_with_typed_errors() {
         "memory grew by more than 64 MiB: {warm} -> {after} KiB"
     );
     // still serving
-    let res = c
-        .get(format!("{url}/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(app.get("/.well-known/jwks.json", None).await.status, 200);
 }

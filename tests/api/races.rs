@@ -2,62 +2,39 @@
 //! logout against concurrent use. After an acknowledged revoke or logout, nothing works.
 
 use crate::helpers::*;
-use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use vlsim::testkit::Vlsim;
 
-const ONE_TIME_APP: &str = "20000000-0000-4000-8000-000000000002";
-const ADMIN_USER: &str = "30000000-0000-4000-8000-000000000001";
-
-/// (status, the new refresh token if one came back)
-async fn refresh(c: &reqwest::Client, url: &str, token: &str) -> (u16, Option<String>) {
-    let res = c
-        .post(format!("{url}/api/jwt/refresh"))
-        .json(&json!({ "refreshToken": token }))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    (status, body["refreshToken"].as_str().map(str::to_string))
+/// A server with two workers, so requests really run side by side.
+async fn two_workers() -> TestApp {
+    TestApp::start_configured(|c| c.workers = Some(2)).await
 }
 
 #[actix_web::test]
 async fn an_acknowledged_revoke_beats_concurrent_refreshes() {
-    let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
-    let url = server.url().to_string();
+    let app = two_workers().await;
     for _ in 0..15 {
-        let token = fa_login(&url, FA_APP).await["refreshToken"]
+        let token = app.fusionauth_login("admin@vlsim.test", fa::APP).await["refreshToken"]
             .as_str()
             .unwrap()
             .to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let mut hammer = Vec::new();
         for _ in 0..6 {
-            let (url, token, stop) = (url.clone(), token.clone(), stop.clone());
+            let (app, token, stop) = (app.with_new_client(), token.clone(), stop.clone());
             hammer.push(tokio::spawn(async move {
-                let c = http();
                 while !stop.load(Ordering::Relaxed) {
-                    refresh(&c, &url, &token).await;
+                    app.fusionauth_refresh(&token).await;
                 }
             }));
         }
-        let res = http()
-            .delete(format!("{url}/api/jwt/refresh"))
-            .query(&[("token", token.as_str())])
-            .header("Authorization", FA_API_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            res.status().as_u16(),
-            200,
-            "a revoke racing refreshes still succeeds"
-        );
+        let r = app
+            .fusionauth_revoke(&[("token", token.as_str())], Some(fa::API_KEY))
+            .await;
+        assert_eq!(r.status, 200, "a revoke racing refreshes still succeeds");
         for _ in 0..5 {
             assert_ne!(
-                refresh(&http(), &url, &token).await.0,
+                app.fusionauth_refresh(&token).await.status,
                 200,
                 "revoked token refreshed"
             );
@@ -69,95 +46,66 @@ async fn an_acknowledged_revoke_beats_concurrent_refreshes() {
 
 #[actix_web::test]
 async fn revoke_by_user_catches_one_time_use_rotations_in_flight() {
-    let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
-    let url = server.url().to_string();
+    let app = two_workers().await;
     for _ in 0..15 {
-        let first = fa_login(&url, ONE_TIME_APP).await["refreshToken"]
+        let first = app.fusionauth_login("admin@vlsim.test", fa::APP2).await["refreshToken"]
             .as_str()
             .unwrap()
             .to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let latest = Arc::new(std::sync::Mutex::new(first));
         let chain = {
-            let (url, stop, latest) = (url.clone(), stop.clone(), latest.clone());
+            let (app, stop, latest) = (app.with_new_client(), stop.clone(), latest.clone());
             tokio::spawn(async move {
-                let c = http();
                 while !stop.load(Ordering::Relaxed) {
                     let current = latest.lock().unwrap().clone();
-                    match refresh(&c, &url, &current).await {
-                        (200, Some(next)) => *latest.lock().unwrap() = next,
+                    let r = app.fusionauth_refresh(&current).await;
+                    match (r.status, r.json_or_null()["refreshToken"].as_str()) {
+                        (200, Some(next)) => *latest.lock().unwrap() = next.to_string(),
                         _ => break,
                     }
                 }
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        let res = http()
-            .delete(format!("{url}/api/jwt/refresh"))
-            .query(&[("userId", ADMIN_USER), ("applicationId", ONE_TIME_APP)])
-            .header("Authorization", FA_API_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 200);
+        let r = app
+            .fusionauth_revoke(
+                &[("userId", fa::ADMIN_ID), ("applicationId", fa::APP2)],
+                Some(fa::API_KEY),
+            )
+            .await;
+        assert_eq!(r.status, 200);
         stop.store(true, Ordering::Relaxed);
         chain.await.unwrap();
         let newest = latest.lock().unwrap().clone();
         assert_ne!(
-            refresh(&http(), &url, &newest).await.0,
+            app.fusionauth_refresh(&newest).await.status,
             200,
             "a rotated successor escaped the revoke"
         );
-        let listed: Value = http()
-            .get(format!("{url}/api/jwt/refresh"))
-            .query(&[("userId", ADMIN_USER)])
-            .header("Authorization", FA_API_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let left = listed["refreshTokens"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter(|t| t["applicationId"] == ONE_TIME_APP)
-                    .count()
-            })
-            .unwrap_or(0);
-        assert_eq!(left, 0, "{listed}");
+        let listed = app.refresh_tokens(fa::ADMIN_ID).await;
+        let left = listed
+            .iter()
+            .filter(|t| t["applicationId"] == fa::APP2)
+            .count();
+        assert_eq!(left, 0, "{listed:?}");
     }
 }
 
 #[actix_web::test]
 async fn logout_beats_concurrent_use() {
-    let server = Vlsim::start_configured(|c| c.workers = Some(2)).await;
-    let url = server.url().to_string();
+    let app = two_workers().await;
     for _ in 0..15 {
-        let raw = http();
-        let res = raw
-            .post(format!("{url}/view-vlsi/sdk"))
-            .body(envelope(&login_xml("administrator", "vmware")))
-            .send()
-            .await
-            .unwrap();
-        let cookie = res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let set_cookie = app.soap_login_cookie("administrator").await;
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let mut users = Vec::new();
         for _ in 0..4 {
-            let (url, cookie, stop) = (url.clone(), cookie.clone(), stop.clone());
+            let (app, cookie, stop) = (app.with_new_client(), cookie.clone(), stop.clone());
             users.push(tokio::spawn(async move {
-                let c = http();
                 while !stop.load(Ordering::Relaxed) {
-                    let _ = c
-                        .post(format!("{url}/view-vlsi/sdk"))
+                    let _ = app
+                        .soap_request(app.http())
                         .header("Cookie", &cookie)
                         .body(envelope(GET_PUBLIC_KEYS))
                         .send()
@@ -166,25 +114,12 @@ async fn logout_beats_concurrent_use() {
                 }
             }));
         }
-        server.clock().advance(2);
-        let res = raw
-            .post(format!("{url}/view-vlsi/sdk"))
-            .header("Cookie", &cookie)
-            .body(envelope(LOGOUT))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status().as_u16(), 200);
+        app.clock().advance(2);
+        let r = app.soap_as(&cookie, LOGOUT).await;
+        assert!(!r.is_fault(), "{}", r.text);
         for _ in 0..5 {
-            server.clock().advance(2);
-            let res = raw
-                .post(format!("{url}/view-vlsi/sdk"))
-                .header("Cookie", &cookie)
-                .body(envelope(&generate_xml(None)))
-                .send()
-                .await
-                .unwrap();
-            let reply = parse_reply(res.status().as_u16(), res.text().await.unwrap());
+            app.clock().advance(2);
+            let reply = app.soap_as(&cookie, &generate_xml(None)).await;
             assert_eq!(
                 reply.fault_type(),
                 "SecurityError",

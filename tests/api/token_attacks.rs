@@ -6,15 +6,6 @@ use crate::helpers::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
-use vlsim::testkit::Vlsim;
-
-const RSA_KID: &str = "40000000-0000-4000-8000-000000000001";
-const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
-
-fn b64(v: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
-}
 
 /// Claims every surface would accept if the signature were good: a Horizon subject from
 /// the Horizon issuer (trusted by validate and by the vCenter exchange).
@@ -23,19 +14,9 @@ fn good_claims(now: i64) -> Value {
            "jti": "attack", "domain": "VLSIM", "username": "administrator"})
 }
 
-fn sign_hs256(secret: &[u8], header: &Value, claims: &Value) -> String {
-    let input = format!("{}.{}", b64(header), b64(claims));
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
-}
-
-fn attacks(server: &Vlsim) -> Vec<(&'static str, String)> {
-    let now = server.clock().now_secs();
-    let ring = server.core().key_ring();
-    let rsa = ring.get(RSA_KID).unwrap();
-    let mint =
-        |claims: Value| vlsim::core::tokens::mint(&rsa, claims.as_object().unwrap()).unwrap();
+fn attacks(app: &TestApp) -> Vec<(&'static str, String)> {
+    let now = app.clock().now_secs();
+    let mint = |claims: Value| app.mint(RSA_KID, claims);
     let good = mint(good_claims(now));
     let with = |k: &str, v: Value| {
         let mut c = good_claims(now);
@@ -43,16 +24,23 @@ fn attacks(server: &Vlsim) -> Vec<(&'static str, String)> {
         c
     };
     let parts: Vec<&str> = good.split('.').collect();
-    let resign_header = |header: Value| format!("{}.{}.{}", b64(&header), parts[1], parts[2]);
+    let resign_header = |header: Value| format!("{}.{}.{}", b64_json(&header), parts[1], parts[2]);
     let mut flipped = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     flipped[10] ^= 0x01;
-    let public_pem = rsa.public_pem.clone().unwrap();
+    let public_pem = app
+        .core()
+        .key_ring()
+        .get(RSA_KID)
+        .unwrap()
+        .public_pem
+        .clone()
+        .unwrap();
     vec![
         (
             "alg none",
             format!(
                 "{}.{}.",
-                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64_json(&json!({"alg": "none", "typ": "JWT"})),
                 parts[1]
             ),
         ),
@@ -60,7 +48,7 @@ fn attacks(server: &Vlsim) -> Vec<(&'static str, String)> {
             "alg none with kid",
             format!(
                 "{}.{}.",
-                b64(&json!({"alg": "none", "kid": RSA_KID})),
+                b64_json(&json!({"alg": "none", "kid": RSA_KID})),
                 parts[1]
             ),
         ),
@@ -115,7 +103,7 @@ fn attacks(server: &Vlsim) -> Vec<(&'static str, String)> {
             format!(
                 "{}.{}.{}",
                 parts[0],
-                b64(&with("sub", json!("VLSIM\\auditor"))),
+                b64_json(&with("sub", json!("VLSIM\\auditor"))),
                 parts[2]
             ),
         ),
@@ -124,76 +112,36 @@ fn attacks(server: &Vlsim) -> Vec<(&'static str, String)> {
 
 #[actix_web::test]
 async fn forged_tokens_are_refused_on_every_surface() {
-    let server = Vlsim::start().await;
-    let url = server.url();
+    let app = TestApp::start().await;
     // Sanity: the good token is accepted everywhere, so each refusal below is meaningful.
-    let now = server.clock().now_secs();
-    let good = vlsim::core::tokens::mint(
-        &server.core().key_ring().get(RSA_KID).unwrap(),
-        good_claims(now).as_object().unwrap(),
-    )
-    .unwrap();
-    let sid = vc_session(url).await;
+    let good = app.mint(RSA_KID, good_claims(app.clock().now_secs()));
+    let sid = app.vcenter_session().await;
 
-    let soap =
-        |token: String| async move { call(&client(), url, &login_by_token_xml(&token)).await };
-    let validate = |token: String| async move {
-        http()
-            .get(format!("{url}/api/jwt/validate"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    let exchange = |token: String| {
-        let sid = sid.clone();
-        async move {
-            let res = http()
-                .post(format!("{url}/api/vcenter/authentication/token"))
-                .header("vmware-api-session-id", sid)
-                .form(&[
-                    ("grant_type", GRANT),
-                    ("subject_token", token.as_str()),
-                    ("subject_token_type", ACCESS),
-                ])
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            (status, res.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
-    let bearer_session = |token: String| async move {
-        http()
-            .post(format!("{url}/api/session"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
+    assert!(!app.login_by_token(&good).await.is_fault());
+    assert_eq!(app.fusionauth_validate(&good).await.status, 200);
+    let (status, body) = app
+        .exchange(&sid, &exchange_form(&good, vc::ACCESS, &[]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bearer = format!("Bearer {good}");
+    assert_eq!(app.vcenter_login_with(Some(&bearer)).await.status, 201);
 
-    assert!(!soap(good.clone()).await.is_fault());
-    assert_eq!(validate(good.clone()).await, 200);
-    assert_eq!(exchange(good.clone()).await.0, 200);
-
-    let attacks = attacks(&server);
+    let attacks = attacks(&app);
     for (name, token) in &attacks {
-        let r = soap(token.clone()).await;
+        let r = app.login_by_token(token).await;
         assert_eq!(
             r.fault_type(),
             "InvalidCredentials",
             "VLSI accepted: {name}"
         );
         assert_eq!(
-            validate(token.clone()).await,
+            app.fusionauth_validate(token).await.status,
             401,
             "FusionAuth validate accepted: {name}"
         );
-        let (status, body) = exchange(token.clone()).await;
+        let (status, body) = app
+            .exchange(&sid, &exchange_form(token, vc::ACCESS, &[]))
+            .await;
         assert_eq!(status, 400, "vCenter exchange: {name}: {body}");
         assert!(
             matches!(
@@ -202,8 +150,9 @@ async fn forged_tokens_are_refused_on_every_surface() {
             ),
             "{name}: {body}"
         );
+        let bearer = format!("Bearer {token}");
         assert_eq!(
-            bearer_session(token.clone()).await,
+            app.vcenter_login_with(Some(&bearer)).await.status,
             401,
             "vCenter Bearer session accepted: {name}"
         );

@@ -2,21 +2,9 @@
 
 use crate::helpers::*;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
-use vlsim::testkit::Vlsim;
+use reqwest::Method;
 
 const ADMIN_PRINCIPAL: &str = "VLSIM\\administrator";
-
-async fn public_keys(url: &str) -> Vec<String> {
-    // No session: GetPublicKeys is open to unauthenticated callers.
-    let reply = call(&client(), url, GET_PUBLIC_KEYS).await;
-    assert!(!reply.is_fault(), "{}", reply.text);
-    let rv = reply.returnval().unwrap();
-    assert_eq!(
-        rv.child("connectionServerName").unwrap().text,
-        "cs1.vlsim.test"
-    );
-    rv.children_named("keys").map(|k| k.text.clone()).collect()
-}
 
 fn verify_with_any(token: &str, pems: &[String]) -> serde_json::Value {
     let mut validation = Validation::new(Algorithm::RS256);
@@ -34,69 +22,58 @@ fn verify_with_any(token: &str, pems: &[String]) -> serde_json::Value {
 
 #[actix_web::test]
 async fn login_generate_and_verify_with_published_keys() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = logged_in(url, "administrator").await;
+    let app = TestApp::start().await;
+    let c = app.logged_in("administrator").await;
 
-    let (token, expiry) = generate(&c, url, Some("<validityTime>60</validityTime>")).await;
+    let (token, expiry) = app
+        .generate(&c, Some("<validityTime>60</validityTime>"))
+        .await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     assert_eq!(
         header.kid.as_deref(),
         Some("40000000-0000-4000-8000-000000000001")
     );
-    let claims = verify_with_any(&token, &public_keys(url).await);
-    assert_eq!(claims["sub"], ADMIN_PRINCIPAL);
-    assert_eq!(claims["iss"], "cs1.vlsim.test");
+    // No session: GetPublicKeys is open to unauthenticated callers.
+    let verified = verify_with_any(&token, &app.public_keys().await);
+    assert_eq!(verified["sub"], ADMIN_PRINCIPAL);
+    assert_eq!(verified["iss"], "cs1.vlsim.test");
     let (iat, exp) = (
-        claims["iat"].as_i64().unwrap(),
-        claims["exp"].as_i64().unwrap(),
+        verified["iat"].as_i64().unwrap(),
+        verified["exp"].as_i64().unwrap(),
     );
     assert_eq!(exp - iat, 3600);
     assert_eq!(expiry, vlsim::clock::rfc3339_secs(exp));
 
-    let (default_token, _) = generate(&c, url, None).await;
-    let d = claims_of(&default_token);
+    let (default_token, _) = app.generate(&c, None).await;
+    let d = claims(&default_token);
     assert_eq!(
         d["exp"].as_i64().unwrap() - d["iat"].as_i64().unwrap(),
         30 * 60
     );
-    let (empty_spec, _) = generate(&c, url, Some("")).await;
-    let e = claims_of(&empty_spec);
+    let (empty_spec, _) = app.generate(&c, Some("")).await;
+    let e = claims(&empty_spec);
     assert_eq!(
         e["exp"].as_i64().unwrap() - e["iat"].as_i64().unwrap(),
         30 * 60
     );
     assert_ne!(d["jti"], e["jti"]);
 
-    let events = server
-        .core()
-        .events()
-        .list(&vlsim::core::events::EventFilter {
-            event_type: Some("VLSI_JWT_TOKEN_GENERATED".into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let events = app.stored_events("VLSI_JWT_TOKEN_GENERATED", 10);
     assert_eq!(events.len(), 3);
     assert_eq!(events[0].user.as_deref(), Some(ADMIN_PRINCIPAL));
     assert_eq!(events[0].severity, "AUDIT_SUCCESS");
 }
 
-fn claims_of(token: &str) -> serde_json::Value {
-    claims(token)
-}
-
 #[actix_web::test]
 async fn accepts_prefixed_namespaced_and_typed_requests() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = logged_in(url, "administrator").await;
+    let app = TestApp::start().await;
+    let c = app.logged_in("administrator").await;
     // zeep/suds style: prefixed elements, xsi:type on the spec, a SOAP Header, a BOM.
     let body = format!(
         "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><SOAP-ENV:Envelope xmlns:SOAP-ENV=\"{SOAP_NS}\" xmlns:ns0=\"urn:vdi\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><SOAP-ENV:Header/><SOAP-ENV:Body><ns0:JwtToken_Generate><ns0:_this type=\"JwtToken\">JwtToken</ns0:_this><ns0:spec xsi:type=\"ns0:JwtTokenGenerationSpec\"><ns0:validityTime> 5 </ns0:validityTime></ns0:spec></ns0:JwtToken_Generate></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     );
-    let (status, text) = post_raw(&c, url, body).await;
+    let (status, text) = app.post_soap(&c, body).await;
     let reply = parse_reply(status, text);
     assert!(!reply.is_fault(), "{}", reply.text);
     let token = &reply.returnval().unwrap().child("token").unwrap().text;
@@ -109,13 +86,12 @@ async fn accepts_prefixed_namespaced_and_typed_requests() {
 
 #[actix_web::test]
 async fn typed_faults_for_each_mistake() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = logged_in(url, "administrator").await;
+    let app = TestApp::start().await;
+    let admin = app.logged_in("administrator").await;
 
     // auditor lacks the privilege
-    let auditor = logged_in(url, "auditor").await;
-    let r = call(&auditor, url, &generate_xml(None)).await;
+    let auditor = app.logged_in("auditor").await;
+    let r = app.soap(&auditor, &generate_xml(None)).await;
     assert_eq!(r.fault_type(), "InsufficientPermission", "{}", r.text);
     assert_eq!(
         r.fault_detail().unwrap().name,
@@ -129,24 +105,20 @@ async fn typed_faults_for_each_mistake() {
 
     // wrong password, unknown user
     for (user, pw) in [("administrator", "nope"), ("ghost", "vmware")] {
-        let r = call(&client(), url, &login_xml(user, pw)).await;
+        let r = app.soap(app.http(), &login_xml(user, pw)).await;
         assert_eq!(r.fault_type(), "InvalidCredentials", "{}", r.text);
         assert!(r.detail_field("errorMessage").is_some());
     }
 
     // no session
-    let r = call(&client(), url, &generate_xml(None)).await;
+    let r = app.soap(app.http(), &generate_xml(None)).await;
     assert_eq!(r.fault_type(), "SecurityError");
     assert_eq!(r.faultstring(), "The session is not authenticated.");
 
     // invalid spec fields name the field
     for bad in ["0", "-5", "abc", "", "99999999999", "525601"] {
-        let r = call(
-            &admin,
-            url,
-            &generate_xml(Some(&format!("<validityTime>{bad}</validityTime>"))),
-        )
-        .await;
+        let spec = format!("<validityTime>{bad}</validityTime>");
+        let r = app.soap(&admin, &generate_xml(Some(&spec))).await;
         assert_eq!(r.fault_type(), "InvalidArgument", "{bad}: {}", r.text);
         assert_eq!(
             r.detail_field("parameterName").as_deref(),
@@ -155,12 +127,12 @@ async fn typed_faults_for_each_mistake() {
         );
     }
     // spec of the wrong xsi:type
-    let r = call(
-        &admin,
-        url,
-        r#"<JwtToken_Generate xmlns="urn:vdi"><_this type="JwtToken">JwtToken</_this><spec xsi:type="SecureString"/></JwtToken_Generate>"#,
-    )
-    .await;
+    let r = app
+        .soap(
+            &admin,
+            r#"<JwtToken_Generate xmlns="urn:vdi"><_this type="JwtToken">JwtToken</_this><spec xsi:type="SecureString"/></JwtToken_Generate>"#,
+        )
+        .await;
     assert_eq!(r.fault_type(), "InvalidType", "{}", r.text);
     assert_eq!(
         r.detail_field("expectedType").as_deref(),
@@ -168,7 +140,7 @@ async fn typed_faults_for_each_mistake() {
     );
 
     // unknown managed object value, wrong managed object type
-    let r = call(&admin, url, r#"<JwtToken_Generate xmlns="urn:vdi"><_this type="JwtToken">Nope</_this></JwtToken_Generate>"#).await;
+    let r = app.soap(&admin, r#"<JwtToken_Generate xmlns="urn:vdi"><_this type="JwtToken">Nope</_this></JwtToken_Generate>"#).await;
     assert_eq!(r.fault_type(), "EntityNotFound", "{}", r.text);
     assert_eq!(
         r.fault_detail()
@@ -180,20 +152,12 @@ async fn typed_faults_for_each_mistake() {
             .text,
         "Nope"
     );
-    let r = call(&admin, url, r#"<JwtToken_GetPublicKeys xmlns="urn:vdi"><_this type="AuthenticationManager">AuthenticationManager</_this></JwtToken_GetPublicKeys>"#).await;
+    let r = app.soap(&admin, r#"<JwtToken_GetPublicKeys xmlns="urn:vdi"><_this type="AuthenticationManager">AuthenticationManager</_this></JwtToken_GetPublicKeys>"#).await;
     assert_eq!(r.fault_type(), "InvalidType");
     assert_eq!(r.detail_field("parameterName").as_deref(), Some("_this"));
 
     // every failed Generate above left an event
-    let failed = server
-        .core()
-        .events()
-        .list(&vlsim::core::events::EventFilter {
-            event_type: Some("VLSI_JWT_TOKEN_GENERATION_FAILED".into()),
-            limit: 100,
-            ..Default::default()
-        })
-        .unwrap();
+    let failed = app.stored_events("VLSI_JWT_TOKEN_GENERATION_FAILED", 100);
     assert_eq!(failed.len(), 1 + 1 + 6 + 1 + 1);
     assert!(failed
         .iter()
@@ -206,9 +170,7 @@ async fn typed_faults_for_each_mistake() {
 
 #[actix_web::test]
 async fn client_mistakes_get_client_faults_and_the_server_keeps_answering() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = client();
+    let app = TestApp::start().await;
     let cases: Vec<(&str, String, &str)> = vec![
         ("malformed", "<soapenv:Envelope".into(), "soapenv:Client"),
         ("not xml", "hello".into(), "soapenv:Client"),
@@ -225,112 +187,103 @@ async fn client_mistakes_get_client_faults_and_the_server_keeps_answering() {
         ("oversized", envelope(&"x".repeat(1024 * 1024 + 1)), "soapenv:Client"),
     ];
     for (name, body, code) in cases {
-        let (status, text) = post_raw(&c, url, body).await;
+        let (status, text) = app.post_soap(app.http(), body).await;
         let reply = parse_reply(status, text);
         assert!(reply.is_fault(), "{name}: {}", reply.text);
         assert_eq!(reply.faultcode(), code, "{name}: {}", reply.text);
         assert!(!reply.faultstring().is_empty(), "{name}");
     }
     // invalid UTF-8
-    let (status, text) = post_raw(&c, url, vec![0x3c, 0xff, 0xfe, 0x3e]).await;
+    let (status, text) = app
+        .post_soap(app.http(), vec![0x3c, 0xff, 0xfe, 0x3e])
+        .await;
     assert_eq!(parse_reply(status, text).faultcode(), "soapenv:Client");
     // the server is still fine
-    assert_eq!(public_keys(url).await.len(), 2);
-    let res = c.get(format!("{url}/view-vlsi/sdk")).send().await.unwrap();
-    assert_eq!(res.status().as_u16(), 405);
-    let res = c
-        .delete(format!("{url}/view-vlsi/sdk"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(app.public_keys().await.len(), 2);
+    for method in [Method::GET, Method::DELETE] {
+        let r = app
+            .send(app.request(method.clone(), "/view-vlsi/sdk", None))
+            .await;
+        assert_eq!(r.status, 405, "{method}");
+    }
 }
 
 #[actix_web::test]
 async fn login_by_token_accepts_only_valid_tokens() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = logged_in(url, "administrator").await;
-    let (token, _) = generate(&admin, url, Some("<validityTime>10</validityTime>")).await;
+    let app = TestApp::start().await;
+    let token = app
+        .horizon_token(Some("<validityTime>10</validityTime>"))
+        .await;
 
     let fresh = client();
-    let r = call(&fresh, url, &login_by_token_xml(&token)).await;
+    let r = app.soap(&fresh, &login_by_token_xml(&token)).await;
     assert!(!r.is_fault(), "{}", r.text);
-    generate(&fresh, url, None).await; // the token session may generate
+    app.generate(&fresh, None).await; // the token session may generate
 
     // tampered: flip a character of the signature
     let mut forged = token.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
-    let r = call(&client(), url, &login_by_token_xml(&forged)).await;
-    assert_eq!(r.fault_type(), "InvalidCredentials", "{}", r.text);
-    // garbage
-    let r = call(&client(), url, &login_by_token_xml("not-a-jwt")).await;
-    assert_eq!(r.fault_type(), "InvalidCredentials");
     // alg none with the admin's claims
     let parts: Vec<&str> = token.split('.').collect();
     let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", parts[1]);
-    let r = call(&client(), url, &login_by_token_xml(&none)).await;
-    assert_eq!(r.fault_type(), "InvalidCredentials");
+    for (name, bad) in [
+        ("forged", forged.as_str()),
+        ("garbage", "not-a-jwt"),
+        ("alg none", &none),
+    ] {
+        let r = app.login_by_token(bad).await;
+        assert_eq!(r.fault_type(), "InvalidCredentials", "{name}: {}", r.text);
+    }
 
     // expired: move the server clock past the 10 minutes
-    server.clock().advance(10 * 60);
-    let r = call(&client(), url, &login_by_token_xml(&token)).await;
+    app.clock().advance(10 * 60);
+    let r = app.login_by_token(&token).await;
     assert_eq!(r.fault_type(), "InvalidCredentials", "{}", r.text);
     assert!(r.faultstring().contains("expired"), "{}", r.faultstring());
 }
 
 #[actix_web::test]
 async fn sessions_idle_out_and_log_out() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = logged_in(url, "administrator").await;
-    server.clock().advance(29 * 60);
-    generate(&c, url, None).await; // touching restarts the idle timer
-    server.clock().advance(29 * 60);
-    generate(&c, url, None).await;
-    server.clock().advance(31 * 60);
-    let r = call(&c, url, &generate_xml(None)).await;
+    let app = TestApp::start().await;
+    let c = app.logged_in("administrator").await;
+    app.clock().advance(29 * 60);
+    app.generate(&c, None).await; // touching restarts the idle timer
+    app.clock().advance(29 * 60);
+    app.generate(&c, None).await;
+    app.clock().advance(31 * 60);
+    let r = app.soap(&c, &generate_xml(None)).await;
     assert_eq!(r.fault_type(), "SecurityError");
 
-    let c = logged_in(url, "administrator").await;
-    let r = call(&c, url, LOGOUT).await;
+    let c = app.logged_in("administrator").await;
+    let r = app.soap(&c, LOGOUT).await;
     assert!(!r.is_fault());
-    let r = call(&c, url, &generate_xml(None)).await;
+    let r = app.soap(&c, &generate_xml(None)).await;
     assert_eq!(r.fault_type(), "SecurityError");
     // logging out without a session is refused too
-    let r = call(&client(), url, LOGOUT).await;
+    let r = app.soap(app.http(), LOGOUT).await;
     assert_eq!(r.fault_type(), "SecurityError");
 }
 
 #[actix_web::test]
 async fn set_locale_validates() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let c = logged_in(url, "administrator").await;
+    let app = TestApp::start().await;
+    let c = app.logged_in("administrator").await;
     let set = |l: &str| {
         format!(
             r#"<AuthenticationManager_SetLocale xmlns="urn:vdi"><_this type="AuthenticationManager">AuthenticationManager</_this><locale>{l}</locale></AuthenticationManager_SetLocale>"#
         )
     };
-    assert!(!call(&c, url, &set("fr")).await.is_fault());
-    let r = call(&c, url, &set("xx")).await;
+    assert!(!app.soap(&c, &set("fr")).await.is_fault());
+    let r = app.soap(&c, &set("xx")).await;
     assert_eq!(r.fault_type(), "InvalidArgument");
     assert_eq!(r.detail_field("parameterName").as_deref(), Some("locale"));
 }
 
 #[actix_web::test]
 async fn session_cookie_from_any_cookie_name() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let raw = reqwest::Client::builder().no_proxy().build().unwrap();
-    let res = raw
-        .post(format!("{url}/view-vlsi/sdk"))
-        .body(envelope(&login_xml("administrator", "vmware")))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    let app = TestApp::start().await;
+    let cookie = app.soap_login_cookie("administrator").await;
     assert!(cookie.starts_with("JSESSIONID="), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("Path=/view-vlsi"));
     assert!(
@@ -342,63 +295,50 @@ async fn session_cookie_from_any_cookie_name() {
         .split(';')
         .next()
         .unwrap();
-    let res = raw
-        .post(format!("{url}/view-vlsi/sdk"))
-        .header("Cookie", format!("vmware_soap_session={id}"))
-        .body(envelope(&generate_xml(None)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let r = app
+        .soap_as(&format!("vmware_soap_session={id}"), &generate_xml(None))
+        .await;
+    assert!(!r.is_fault(), "{}", r.text);
 }
 
 #[actix_web::test]
 async fn wsdl_points_back_at_the_server() {
-    let server = Vlsim::start().await;
-    let url = server.url();
+    let app = TestApp::start().await;
     for path in [
         "/view-vlsi/sdk?wsdl",
         "/view-vlsi/sdk?WSDL",
         "/view-vlsi/sdk/vdiService.wsdl",
     ] {
-        let res = client().get(format!("{url}{path}")).send().await.unwrap();
-        assert_eq!(res.status().as_u16(), 200, "{path}");
-        let text = res.text().await.unwrap();
+        let r = app.get(path, None).await;
+        assert_eq!(r.status, 200, "{path}");
         assert!(
-            text.contains(&format!(r#"location="{url}/view-vlsi/sdk""#)),
+            r.text
+                .contains(&format!(r#"location="{}""#, app.at("/view-vlsi/sdk"))),
             "{path}"
         );
-        assert!(!text.contains("vlsim.invalid"));
+        assert!(!r.text.contains("vlsim.invalid"));
     }
-    let xsd = client()
-        .get(format!("{url}/view-vlsi/sdk?xsd"))
-        .send()
-        .await
-        .unwrap();
-    assert!(xsd.text().await.unwrap().contains("JwtTokenInfo"));
+    let xsd = app.get("/view-vlsi/sdk?xsd", None).await;
+    assert!(xsd.text.contains("JwtTokenInfo"));
 }
 
 #[actix_web::test]
 async fn state_survives_a_restart() {
-    let server = Vlsim::start().await;
-    let url = server.url().to_string();
-    let c = logged_in(&url, "administrator").await;
-    let (token, _) = generate(&c, &url, None).await;
-    let keys_before = public_keys(&url).await;
-    let events_before = server.core().events().count();
-    let data = server.stop().await.unwrap();
+    let app = TestApp::start().await;
+    let c = app.logged_in("administrator").await;
+    let (token, _) = app.generate(&c, None).await;
+    let keys_before = app.public_keys().await;
+    let events_before = app.core().events().count();
 
-    let again = Vlsim::start_with(vlsim::config::Config::for_tests(data.path())).await;
-    let url = again.url();
-    assert_eq!(public_keys(url).await, keys_before);
-    assert!(again.core().events().count() >= events_before);
-    let r = call(&client(), url, &login_by_token_xml(&token)).await;
+    let app = app.restart().await;
+    assert_eq!(app.public_keys().await, keys_before);
+    assert!(app.core().events().count() >= events_before);
+    let r = app.login_by_token(&token).await;
     assert!(
         !r.is_fault(),
         "a token from before the restart still logs in: {}",
         r.text
     );
-    drop(data);
 }
 
 #[actix_web::test]
@@ -406,47 +346,30 @@ async fn generated_keys_replace_fixture_keys_and_persist() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = vlsim::config::Config::for_tests(dir.path());
     config.generate_keys = true;
-    let fixture_keys = {
-        let s = Vlsim::start().await;
-        public_keys(s.url()).await
-    };
-    let server = Vlsim::start_with(config.clone()).await;
-    let generated = public_keys(server.url()).await;
+    let fixture_keys = TestApp::start().await.public_keys().await;
+    let app = TestApp::start_with(config).await;
+    let generated = app.public_keys().await;
     assert_eq!(generated.len(), 2);
     assert!(generated.iter().all(|k| !fixture_keys.contains(k)));
-    let c = logged_in(server.url(), "administrator").await;
-    let (token, _) = generate(&c, server.url(), None).await;
+    let c = app.logged_in("administrator").await;
+    let (token, _) = app.generate(&c, None).await;
     verify_with_any(&token, &generated);
-    server.stop().await;
-    let again = Vlsim::start_with(config).await;
-    assert_eq!(public_keys(again.url()).await, generated);
+    // restarted with generate_keys still set: the keys of the first start are kept
+    let app = app.restart().await;
+    assert_eq!(app.public_keys().await, generated);
 }
 
 #[actix_web::test]
 async fn events_endpoint_filters_newest_first() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let auditor = logged_in(url, "auditor").await;
-    call(&auditor, url, &generate_xml(None)).await;
-    let admin = logged_in(url, "administrator").await;
-    generate(&admin, url, None).await;
-    let body: serde_json::Value = client()
-        .get(format!("{url}/_vlsim/events?prefix=VLSI_JWT_&limit=10"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let events = body["events"].as_array().unwrap();
+    let app = TestApp::start().await;
+    let auditor = app.logged_in("auditor").await;
+    app.soap(&auditor, &generate_xml(None)).await;
+    let admin = app.logged_in("administrator").await;
+    app.generate(&admin, None).await;
+    let events = app.events("prefix=VLSI_JWT_&limit=10").await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["type"], "VLSI_JWT_TOKEN_GENERATED");
     assert_eq!(events[1]["type"], "VLSI_JWT_TOKEN_GENERATION_FAILED");
     assert_eq!(events[1]["user"], "VLSIM\\auditor");
-    let res = client()
-        .get(format!("{url}/_vlsim/events?limit=abc"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(app.get("/_vlsim/events?limit=abc", None).await.status, 400);
 }

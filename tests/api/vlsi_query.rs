@@ -2,7 +2,6 @@
 //! JwtToken_Generate read back the way a Horizon client reads them.
 
 use crate::helpers::*;
-use vlsim::testkit::Vlsim;
 use vlsim::xml::Element;
 
 const FAILED: &str = "VLSI_JWT_TOKEN_GENERATION_FAILED";
@@ -65,24 +64,26 @@ fn rv_int(reply: &SoapReply, name: &str) -> i64 {
 }
 
 /// auditor fails to generate once, administrator generates twice; returns the admin client.
-async fn seed(url: &str) -> reqwest::Client {
-    let auditor = logged_in(url, "auditor").await;
-    let r = call(&auditor, url, &generate_xml(None)).await;
+async fn seed(app: &TestApp) -> reqwest::Client {
+    let auditor = app.logged_in("auditor").await;
+    let r = app.soap(&auditor, &generate_xml(None)).await;
     assert_eq!(r.fault_type(), "InsufficientPermission", "{}", r.text);
-    let admin = logged_in(url, "administrator").await;
-    generate(&admin, url, None).await;
-    generate(&admin, url, Some("<validityTime>5</validityTime>")).await;
+    let admin = app.logged_in("administrator").await;
+    app.generate(&admin, None).await;
+    app.generate(&admin, Some("<validityTime>5</validityTime>"))
+        .await;
     admin
 }
 
 #[actix_web::test]
 async fn equals_event_type_finds_the_auditors_failure() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = seed(url).await;
+    let app = TestApp::start().await;
+    let admin = seed(&app).await;
 
     let f = filter("filter", "QueryFilterEquals", "eventType", FAILED);
-    let reply = call(&admin, url, &op("QueryService_Query", &definition(&f, ""))).await;
+    let reply = app
+        .soap(&admin, &op("QueryService_Query", &definition(&f, "")))
+        .await;
     let rs = results(&reply);
     assert_eq!(rs.len(), 1, "{}", reply.text);
     let e = &rs[0];
@@ -94,15 +95,7 @@ async fn equals_event_type_finds_the_auditors_failure() {
     assert_eq!(text(e.child("userId").unwrap(), "id"), "VLSIM\\auditor");
     assert!(text(e, "message").contains("auditor"), "{}", reply.text);
     // eventId is the event's id in the log
-    let stored = server
-        .core()
-        .events()
-        .list(&vlsim::core::events::EventFilter {
-            event_type: Some(FAILED.into()),
-            limit: 10,
-            ..Default::default()
-        })
-        .unwrap();
+    let stored = app.stored_events(FAILED, 10);
     assert_eq!(text(e, "eventId"), stored[0].id.to_string());
     assert_eq!(text(e, "time"), stored[0].time);
     // documented property order
@@ -128,20 +121,14 @@ async fn equals_event_type_finds_the_auditors_failure() {
 
     // untyped value, case-insensitive match, typed UserOrGroupId value
     let untyped = r#"<filter xsi:type="QueryFilterEquals"><memberName>eventType</memberName><value>vlsi_jwt_token_generation_failed</value></filter>"#;
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_Query", &definition(untyped, "")),
-    )
-    .await;
+    let r = app
+        .soap(&admin, &op("QueryService_Query", &definition(untyped, "")))
+        .await;
     assert_eq!(results(&r).len(), 1);
     let by_user = r#"<filter xsi:type="QueryFilterEquals"><memberName>userId</memberName><value xsi:type="UserOrGroupId"><id>VLSIM\administrator</id></value></filter>"#;
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_Query", &definition(by_user, "")),
-    )
-    .await;
+    let r = app
+        .soap(&admin, &op("QueryService_Query", &definition(by_user, "")))
+        .await;
     let rs = results(&r);
     // login + two generated tokens
     assert_eq!(rs.len(), 3, "{}", r.text);
@@ -152,13 +139,12 @@ async fn equals_event_type_finds_the_auditors_failure() {
 
 #[actix_web::test]
 async fn starts_with_and_or_not_and_sorting() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = seed(url).await;
+    let app = TestApp::start().await;
+    let admin = seed(&app).await;
     let query = |def: String| op("QueryService_Query", &def);
 
     let sw = filter("filter", "QueryFilterStartsWith", "eventType", "VLSI_JWT_");
-    let rs = results(&call(&admin, url, &query(definition(&sw, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&sw, ""))).await);
     let types: Vec<String> = rs.iter().map(|e| text(e, "eventType")).collect();
     // default sort: by time, ascending
     assert_eq!(types, [FAILED, GENERATED, GENERATED]);
@@ -168,24 +154,24 @@ async fn starts_with_and_or_not_and_sorting() {
         .collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
 
-    let desc = call(
-        &admin,
-        url,
-        &query(definition(&sw, "<sortDescending>true</sortDescending>")),
-    )
-    .await;
+    let desc = app
+        .soap(
+            &admin,
+            &query(definition(&sw, "<sortDescending>true</sortDescending>")),
+        )
+        .await;
     let types: Vec<String> = results(&desc)
         .iter()
         .map(|e| text(e, "eventType"))
         .collect();
     assert_eq!(types, [GENERATED, GENERATED, FAILED]);
 
-    let by_type = call(
-        &admin,
-        url,
-        &query(definition(&sw, "<sortBy>eventType</sortBy>")),
-    )
-    .await;
+    let by_type = app
+        .soap(
+            &admin,
+            &query(definition(&sw, "<sortBy>eventType</sortBy>")),
+        )
+        .await;
     let types: Vec<String> = results(&by_type)
         .iter()
         .map(|e| text(e, "eventType"))
@@ -200,7 +186,7 @@ async fn starts_with_and_or_not_and_sorting() {
             ("QueryFilterEquals", "severity", "AUDIT_SUCCESS"),
         ],
     );
-    let rs = results(&call(&admin, url, &query(definition(&and, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&and, ""))).await);
     assert_eq!(rs.len(), 2);
     assert!(rs.iter().all(|e| text(e, "eventType") == GENERATED));
 
@@ -212,7 +198,7 @@ async fn starts_with_and_or_not_and_sorting() {
             ("QueryFilterEquals", "eventType", "VLSI_USERLOGGEDIN"),
         ],
     );
-    let rs = results(&call(&admin, url, &query(definition(&or, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&or, ""))).await);
     let mut types: Vec<String> = rs.iter().map(|e| text(e, "eventType")).collect();
     types.sort();
     assert_eq!(
@@ -225,7 +211,7 @@ async fn starts_with_and_or_not_and_sorting() {
         r#"<filter xsi:type="QueryFilterNot">{}</filter>"#,
         filter("filter", "QueryFilterEquals", "eventType", GENERATED)
     );
-    let rs = results(&call(&admin, url, &query(definition(&not, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&not, ""))).await);
     assert!(!rs.is_empty());
     assert!(rs.iter().all(|e| text(e, "eventType") != GENERATED));
 
@@ -235,17 +221,17 @@ async fn starts_with_and_or_not_and_sorting() {
         "userId",
         "VLSIM\\administrator",
     );
-    let rs = results(&call(&admin, url, &query(definition(&not_equals, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&not_equals, ""))).await);
     assert!(rs
         .iter()
         .all(|e| text(e, "userDisplayName") == "VLSIM\\auditor"));
 
     let contains = filter("filter", "QueryFilterContains", "eventType", "generation");
-    let rs = results(&call(&admin, url, &query(definition(&contains, ""))).await);
+    let rs = results(&app.soap(&admin, &query(definition(&contains, ""))).await);
     assert_eq!(rs.len(), 1);
 
     // time window: everything so far, nothing in the future
-    let now = server.core().clock().now_ms();
+    let now = app.clock().now_ms();
     let between = |from: i64, to: i64| {
         format!(
             r#"<filter xsi:type="QueryFilterBetween"><memberName>time</memberName><fromValue xsi:type="xsd:dateTime" xmlns:xsd="http://www.w3.org/2001/XMLSchema">{}</fromValue><toValue>{}</toValue></filter>"#,
@@ -253,12 +239,14 @@ async fn starts_with_and_or_not_and_sorting() {
             vlsim::clock::rfc3339_ms(to)
         )
     };
-    let rs = results(&call(&admin, url, &query(definition(&between(0, now), ""))).await);
+    let rs = results(
+        &app.soap(&admin, &query(definition(&between(0, now), "")))
+            .await,
+    );
     assert_eq!(rs.len(), 5, "2 logins, 1 failure, 2 tokens");
     let rs = results(
-        &call(
+        &app.soap(
             &admin,
-            url,
             &query(definition(&between(now + 60_000, now + 120_000), "")),
         )
         .await,
@@ -268,70 +256,69 @@ async fn starts_with_and_or_not_and_sorting() {
 
 #[actix_web::test]
 async fn paging_with_query_create_get_next_delete_and_count() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = seed(url).await;
+    let app = TestApp::start().await;
+    let admin = seed(&app).await;
     for _ in 0..3 {
-        generate(&admin, url, None).await;
+        app.generate(&admin, None).await;
     }
     let generated = filter("filter", "QueryFilterEquals", "eventType", GENERATED);
 
     // GetCount
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_GetCount", &definition(&generated, "")),
-    )
-    .await;
+    let r = app
+        .soap(
+            &admin,
+            &op("QueryService_GetCount", &definition(&generated, "")),
+        )
+        .await;
     assert!(!r.is_fault(), "{}", r.text);
     assert_eq!(r.returnval().unwrap().text, "5");
 
     // virtual list: offset 1, page of 2 → 2 remaining
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Query",
-            &definition(
-                &generated,
-                "<startingOffset>1</startingOffset><maxPageSize>2</maxPageSize>",
+    let r = app
+        .soap(
+            &admin,
+            &op(
+                "QueryService_Query",
+                &definition(
+                    &generated,
+                    "<startingOffset>1</startingOffset><maxPageSize>2</maxPageSize>",
+                ),
             ),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(results(&r).len(), 2);
     assert_eq!(rv_int(&r, "startingOffset"), 1);
     assert_eq!(rv_int(&r, "remainingCount"), 2);
     // limit caps what the query produces
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Query",
-            &definition(&generated, "<limit>3</limit><maxPageSize>2</maxPageSize>"),
-        ),
-    )
-    .await;
+    let r = app
+        .soap(
+            &admin,
+            &op(
+                "QueryService_Query",
+                &definition(&generated, "<limit>3</limit><maxPageSize>2</maxPageSize>"),
+            ),
+        )
+        .await;
     assert_eq!(results(&r).len(), 2);
     assert_eq!(rv_int(&r, "remainingCount"), 1);
 
     // cursor: Create gives page 1 and an id; GetNext walks on; the pages cover all 5
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Create",
-            &definition(&generated, "<maxPageSize>2</maxPageSize>"),
-        ),
-    )
-    .await;
+    let r = app
+        .soap(
+            &admin,
+            &op(
+                "QueryService_Create",
+                &definition(&generated, "<maxPageSize>2</maxPageSize>"),
+            ),
+        )
+        .await;
     let id = text(r.returnval().unwrap().child("id").unwrap(), "id");
     let mut seen: Vec<String> = results(&r).iter().map(|e| text(e, "eventId")).collect();
     assert_eq!(rv_int(&r, "remainingCount"), 3);
     let id_xml = format!("<id><id>{id}</id></id>");
     let mut offsets = vec![rv_int(&r, "startingOffset")];
     loop {
-        let r = call(&admin, url, &op("QueryService_GetNext", &id_xml)).await;
+        let r = app.soap(&admin, &op("QueryService_GetNext", &id_xml)).await;
         let page = results(&r);
         if page.is_empty() {
             assert_eq!(rv_int(&r, "remainingCount"), 0);
@@ -348,16 +335,18 @@ async fn paging_with_query_create_get_next_delete_and_count() {
     assert_eq!(unique.len(), 5, "{seen:?}");
 
     // another session cannot use this cursor
-    let auditor = logged_in(url, "auditor").await;
-    let r = call(&auditor, url, &op("QueryService_GetNext", &id_xml)).await;
+    let auditor = app.logged_in("auditor").await;
+    let r = app
+        .soap(&auditor, &op("QueryService_GetNext", &id_xml))
+        .await;
     assert_eq!(r.fault_type(), "EntityNotFound", "{}", r.text);
 
     // Delete, then the id is gone
-    let r = call(&admin, url, &op("QueryService_Delete", &id_xml)).await;
+    let r = app.soap(&admin, &op("QueryService_Delete", &id_xml)).await;
     assert!(!r.is_fault(), "{}", r.text);
     assert_eq!(r.body.name, "QueryService_DeleteResponse");
     assert!(r.body.children.is_empty());
-    let r = call(&admin, url, &op("QueryService_GetNext", &id_xml)).await;
+    let r = app.soap(&admin, &op("QueryService_GetNext", &id_xml)).await;
     assert_eq!(r.fault_type(), "EntityNotFound", "{}", r.text);
     assert_eq!(
         r.fault_detail()
@@ -365,59 +354,61 @@ async fn paging_with_query_create_get_next_delete_and_count() {
             .map(|i| text(i, "id")),
         Some(id.clone())
     );
-    let r = call(&admin, url, &op("QueryService_Delete", &id_xml)).await;
+    let r = app.soap(&admin, &op("QueryService_Delete", &id_xml)).await;
     assert_eq!(r.fault_type(), "EntityNotFound");
 
     // DeleteByIds and DeleteAll
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let r = call(
-            &admin,
-            url,
-            &op("QueryService_Create", &definition(&generated, "")),
-        )
-        .await;
+        let r = app
+            .soap(
+                &admin,
+                &op("QueryService_Create", &definition(&generated, "")),
+            )
+            .await;
         ids.push(text(r.returnval().unwrap().child("id").unwrap(), "id"));
     }
     let two: String = ids[..2]
         .iter()
         .map(|i| format!("<ids><id>{i}</id></ids>"))
         .collect();
-    let r = call(&admin, url, &op("QueryService_DeleteByIds", &two)).await;
+    let r = app
+        .soap(&admin, &op("QueryService_DeleteByIds", &two))
+        .await;
     assert!(!r.is_fault(), "{}", r.text);
-    let r = call(&admin, url, &op("QueryService_DeleteByIds", &two)).await;
+    let r = app
+        .soap(&admin, &op("QueryService_DeleteByIds", &two))
+        .await;
     assert_eq!(r.fault_type(), "EntityNotFound");
     let third = format!("<id><id>{}</id></id>", ids[2]);
-    let r = call(&admin, url, &op("QueryService_GetNext", &third)).await;
+    let r = app.soap(&admin, &op("QueryService_GetNext", &third)).await;
     assert!(!r.is_fault(), "{}", r.text);
-    let r = call(&admin, url, &op("QueryService_DeleteAll", "")).await;
+    let r = app.soap(&admin, &op("QueryService_DeleteAll", "")).await;
     assert!(!r.is_fault(), "{}", r.text);
-    let r = call(&admin, url, &op("QueryService_GetNext", &third)).await;
+    let r = app.soap(&admin, &op("QueryService_GetNext", &third)).await;
     assert_eq!(r.fault_type(), "EntityNotFound");
 }
 
 #[actix_web::test]
 async fn per_session_cursor_limit_is_invalid_state() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = logged_in(url, "administrator").await;
+    let app = TestApp::start().await;
+    let admin = app.logged_in("administrator").await;
     let create = op("QueryService_Create", &definition("", ""));
     for _ in 0..vlsim::core::horizon::query::MAX_CURSORS_PER_SESSION {
-        let r = call(&admin, url, &create).await;
+        let r = app.soap(&admin, &create).await;
         assert!(!r.is_fault(), "{}", r.text);
     }
-    let r = call(&admin, url, &create).await;
+    let r = app.soap(&admin, &create).await;
     assert_eq!(r.fault_type(), "InvalidState", "{}", r.text);
-    let r = call(&admin, url, &op("QueryService_DeleteAll", "")).await;
+    let r = app.soap(&admin, &op("QueryService_DeleteAll", "")).await;
     assert!(!r.is_fault());
-    let r = call(&admin, url, &create).await;
+    let r = app.soap(&admin, &create).await;
     assert!(!r.is_fault(), "{}", r.text);
 }
 
 #[actix_web::test]
 async fn faults_no_session_bad_entity_member_and_values() {
-    let server = Vlsim::start().await;
-    let url = server.url();
+    let app = TestApp::start().await;
     let all = op("QueryService_Query", &definition("", ""));
 
     // without a session, every QueryService method is a SecurityError
@@ -430,41 +421,16 @@ async fn faults_no_session_bad_entity_member_and_values() {
         op("QueryService_DeleteAll", ""),
         op("QueryService_DeleteByIds", "<ids><id>x</id></ids>"),
     ] {
-        let r = call(&client(), url, &body).await;
+        let r = app.soap(app.http(), &body).await;
         assert_eq!(r.fault_type(), "SecurityError", "{}", r.text);
         assert_eq!(r.faultstring(), "The session is not authenticated.");
     }
 
-    let admin = logged_in(url, "administrator").await;
-    let r = call(&admin, url, &all).await;
+    let admin = app.logged_in("administrator").await;
+    let r = app.soap(&admin, &all).await;
     assert!(!results(&r).is_empty(), "the login event is there");
 
-    let bad_entity = op(
-        "QueryService_Query",
-        "<definition><queryEntityType>DesktopSummaryView</queryEntityType></definition>",
-    );
-    let r = call(&admin, url, &bad_entity).await;
-    assert_eq!(r.fault_type(), "InvalidArgument", "{}", r.text);
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition.queryEntityType")
-    );
-    assert!(r.faultstring().contains("DesktopSummaryView"));
-
     let bad_member = filter("filter", "QueryFilterEquals", "colour", "red");
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_Query", &definition(&bad_member, "")),
-    )
-    .await;
-    assert_eq!(r.fault_type(), "InvalidArgument", "{}", r.text);
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition.filter.memberName")
-    );
-    assert!(r.faultstring().contains("colour"));
-
     // a documented member with a filter its page does not allow
     let contains_severity = group(
         "filter",
@@ -474,85 +440,95 @@ async fn faults_no_session_bad_entity_member_and_values() {
             ("QueryFilterContains", "severity", "AUDIT"),
         ],
     );
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_GetCount", &definition(&contains_severity, "")),
-    )
-    .await;
-    assert_eq!(r.fault_type(), "InvalidArgument", "{}", r.text);
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition.filter.filters[1].memberName")
-    );
-
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Query",
-            &definition("", "<maxPageSize>1001</maxPageSize>"),
+    let query = "QueryService_Query";
+    // (method, params, fault type, parameterName, a word the faultstring names)
+    let cases = [
+        (
+            query,
+            "<definition><queryEntityType>DesktopSummaryView</queryEntityType></definition>".to_string(),
+            Some("InvalidArgument"),
+            Some("definition.queryEntityType"),
+            Some("DesktopSummaryView"),
         ),
-    )
-    .await;
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition.maxPageSize")
-    );
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Query",
-            &definition("", "<sortBy>nope</sortBy>"),
+        (
+            query,
+            definition(&bad_member, ""),
+            Some("InvalidArgument"),
+            Some("definition.filter.memberName"),
+            Some("colour"),
         ),
-    )
-    .await;
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition.sortBy")
-    );
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_Query", r#"<definition xsi:type="JwtTokenGenerationSpec"><queryEntityType>AuditEventSummaryView</queryEntityType></definition>"#),
-    )
-    .await;
-    assert_eq!(r.fault_type(), "InvalidType", "{}", r.text);
-    let r = call(
-        &admin,
-        url,
-        &op(
-            "QueryService_Query",
-            r#"<definition><queryEntityType>AuditEventSummaryView</queryEntityType><filter xsi:type="QueryFilterLike"/></definition>"#,
+        (
+            "QueryService_GetCount",
+            definition(&contains_severity, ""),
+            Some("InvalidArgument"),
+            Some("definition.filter.filters[1].memberName"),
+            None,
         ),
-    )
-    .await;
-    assert_eq!(r.fault_type(), "InvalidType", "{}", r.text);
-    let r = call(&admin, url, &op("QueryService_Query", "")).await;
-    assert_eq!(
-        r.detail_field("parameterName").as_deref(),
-        Some("definition")
-    );
-    let r = call(
-        &admin,
-        url,
-        &op("QueryService_GetNext", "<id><id>nope</id></id>"),
-    )
-    .await;
-    assert_eq!(r.fault_type(), "EntityNotFound");
+        (
+            query,
+            definition("", "<maxPageSize>1001</maxPageSize>"),
+            None,
+            Some("definition.maxPageSize"),
+            None,
+        ),
+        (
+            query,
+            definition("", "<sortBy>nope</sortBy>"),
+            None,
+            Some("definition.sortBy"),
+            None,
+        ),
+        (
+            query,
+            r#"<definition xsi:type="JwtTokenGenerationSpec"><queryEntityType>AuditEventSummaryView</queryEntityType></definition>"#.to_string(),
+            Some("InvalidType"),
+            None,
+            None,
+        ),
+        (
+            query,
+            r#"<definition><queryEntityType>AuditEventSummaryView</queryEntityType><filter xsi:type="QueryFilterLike"/></definition>"#.to_string(),
+            Some("InvalidType"),
+            None,
+            None,
+        ),
+        (query, String::new(), None, Some("definition"), None),
+        (
+            "QueryService_GetNext",
+            "<id><id>nope</id></id>".to_string(),
+            Some("EntityNotFound"),
+            None,
+            None,
+        ),
+    ];
+    for (method, params, fault, parameter, mentions) in cases {
+        let r = app.soap(&admin, &op(method, &params)).await;
+        assert!(r.is_fault(), "{params}: {}", r.text);
+        if let Some(fault) = fault {
+            assert_eq!(r.fault_type(), fault, "{params}: {}", r.text);
+        }
+        if let Some(parameter) = parameter {
+            assert_eq!(
+                r.detail_field("parameterName").as_deref(),
+                Some(parameter),
+                "{params}"
+            );
+        }
+        if let Some(word) = mentions {
+            assert!(r.faultstring().contains(word), "{}", r.faultstring());
+        }
+    }
 }
 
 #[actix_web::test]
 async fn event_summary_view_uses_data_members() {
-    let server = Vlsim::start().await;
-    let url = server.url();
-    let admin = seed(url).await;
+    let app = TestApp::start().await;
+    let admin = seed(&app).await;
 
     let f = filter("filter", "QueryFilterEquals", "data.eventType", FAILED);
     let def =
         format!("<definition><queryEntityType>EventSummaryView</queryEntityType>{f}</definition>");
-    let reply = call(&admin, url, &op("QueryService_Query", &def)).await;
+    let reply = app.soap(&admin, &op("QueryService_Query", &def)).await;
     let rs = results(&reply);
     assert_eq!(rs.len(), 1, "{}", reply.text);
     let e = &rs[0];
@@ -580,7 +556,7 @@ async fn event_summary_view_uses_data_members() {
     let def = format!(
         "<definition><queryEntityType>EventSummaryView</queryEntityType>{sw}<sortBy>data.eventType</sortBy></definition>"
     );
-    let rs = results(&call(&admin, url, &op("QueryService_Query", &def)).await);
+    let rs = results(&app.soap(&admin, &op("QueryService_Query", &def)).await);
     let types: Vec<String> = rs
         .iter()
         .map(|e| text(e.child("data").unwrap(), "eventType"))
@@ -590,7 +566,7 @@ async fn event_summary_view_uses_data_members() {
     let def = format!(
         "<definition><queryEntityType>EventSummaryView</queryEntityType>{plain}</definition>"
     );
-    let r = call(&admin, url, &op("QueryService_GetCount", &def)).await;
+    let r = app.soap(&admin, &op("QueryService_GetCount", &def)).await;
     assert_eq!(r.fault_type(), "InvalidArgument", "{}", r.text);
     assert!(
         r.faultstring().contains("data.eventType"),
