@@ -14,6 +14,21 @@ use std::sync::Arc;
 /// Claims the caller of vend cannot set.
 const VEND_RESERVED: &[&str] = &["exp", "iat", "amr", "cnf"];
 
+/// What an access token says about the login it comes from.
+pub(super) struct Grant<'a> {
+    pub app: Option<&'a Application>,
+    /// The policy whose key signs it.
+    pub policy: &'a JwtPolicy,
+    pub authentication_type: &'a str,
+    /// The refresh token that goes with it.
+    pub sid: Option<&'a str>,
+    /// Seconds: when the user authenticated, when the token is issued and when it expires.
+    /// `iat` is the instant `exp` was computed from, so the lifetime is exact.
+    pub auth_time: i64,
+    pub iat: i64,
+    pub exp: i64,
+}
+
 /// `/api/jwt/issue`'s answer.
 #[derive(Debug, Clone)]
 pub struct Issued {
@@ -32,26 +47,28 @@ impl FusionAuth<'_> {
     }
 
     /// Mints a FusionAuth access token for `user` (application claims only when registered).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn mint_access(
         &self,
         dir: &Directory,
         user: &User,
-        app: Option<&Application>,
-        policy: &JwtPolicy,
-        authentication_type: &str,
-        sid: Option<&str>,
-        auth_time: i64,
-        exp: i64,
+        grant: Grant<'_>,
     ) -> CoreResult<String> {
-        let now = self.svc.clock.now_secs();
+        let Grant {
+            app,
+            policy,
+            authentication_type,
+            sid,
+            auth_time,
+            iat,
+            exp,
+        } = grant;
         let issuer = dir
             .tenant(&user.tenant_id)
             .map(|t| t.issuer.clone())
             .unwrap_or_default();
         let mut claims: Claims = details(&[
             ("exp", json!(exp)),
-            ("iat", json!(now)),
+            ("iat", json!(iat)),
             ("iss", json!(issuer)),
             ("sub", json!(user.id)),
             ("jti", json!(uuid::Uuid::new_v4().to_string())),
@@ -183,16 +200,16 @@ impl FusionAuth<'_> {
                 }
             }
         }
-        let token = self.mint_access(
-            &dir,
-            &user,
-            Some(&app),
-            &policy,
-            "JWT_SSO",
-            new_refresh.as_ref().map(|r| r.id.as_str()),
+        let grant = Grant {
+            app: Some(&app),
+            policy: &policy,
+            authentication_type: "JWT_SSO",
+            sid: new_refresh.as_ref().map(|r| r.id.as_str()),
             auth_time,
+            iat: now,
             exp,
-        )?;
+        };
+        let token = self.mint_access(&dir, &user, grant)?;
         if new_refresh.is_some() {
             self.svc.store.flush().await?;
         }

@@ -1,6 +1,7 @@
 //! Signing users in: the Login API (password) and reconcile (a JWT from an External JWT
 //! identity provider), sharing one tail that mints the access and refresh tokens.
 
+use super::access::Grant;
 use super::refresh::{IssuedRefresh, NewRefresh};
 use super::{
     in_scope, Application, Directory, FusionAuth, Registration, TenantScope, User,
@@ -183,16 +184,16 @@ impl FusionAuth<'_> {
             _ => None,
         };
         let exp = now.saturating_add(policy.ttl_secs);
-        let token = self.mint_access(
-            dir,
-            &user,
+        let grant = Grant {
             app,
-            &policy,
+            policy: &policy,
             authentication_type,
-            refresh.as_ref().map(|r| r.id.as_str()),
-            now,
+            sid: refresh.as_ref().map(|r| r.id.as_str()),
+            auth_time: now,
+            iat: now,
             exp,
-        )?;
+        };
+        let token = self.mint_access(dir, &user, grant)?;
         if refresh.is_some() {
             self.svc.store.flush().await?;
         }

@@ -3,6 +3,7 @@
 //! OneTimeUse (rotation by an atomic compare-and-swap: of concurrent refreshes exactly one
 //! wins), Fixed or SlidingWindow expiry, per the application's effective policy.
 
+use super::access::Grant;
 use super::{
     in_scope, sha256_hex, FusionAuth, JwtPolicy, TenantScope, User, EVENT_ISSUE, EVENT_REFRESH,
 };
@@ -257,16 +258,17 @@ impl FusionAuth<'_> {
                 presented.to_string()
             }
         };
-        let access_token = self.mint_access(
-            &dir,
-            &user,
-            Some(app),
-            &policy,
-            "REFRESH_TOKEN",
-            Some(&next.id),
-            record.auth_time,
-            now.div_euclid(1000).saturating_add(ttl),
-        )?;
+        let now_secs = now.div_euclid(1000);
+        let grant = Grant {
+            app: Some(app),
+            policy: &policy,
+            authentication_type: "REFRESH_TOKEN",
+            sid: Some(&next.id),
+            auth_time: record.auth_time,
+            iat: now_secs,
+            exp: now_secs.saturating_add(ttl),
+        };
+        let access_token = self.mint_access(&dir, &user, grant)?;
         self.svc.store.flush().await?;
         let mut event = details(&[
             ("refreshTokenId", json!(next.id)),
