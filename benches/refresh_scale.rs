@@ -71,6 +71,7 @@ fn main() {
         auth_time: 0,
         device: serde_json::Map::new(),
         start_instant: None,
+        scopes: Vec::new(),
     };
 
     // Raw sled: insert + flush, one at a time, as a durable write costs at its cheapest.

@@ -20,7 +20,10 @@ pub struct UserBody<'a> {
     pub id: &'a str,
     pub insert_instant: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_login_instant: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_name: Option<&'a str>,
+    pub last_update_instant: i64,
     pub password_change_required: bool,
     pub registrations: Vec<RegistrationBody<'a>>,
     pub tenant_id: &'a str,
@@ -36,6 +39,8 @@ pub struct RegistrationBody<'a> {
     pub application_id: &'a str,
     pub id: &'a str,
     pub insert_instant: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_login_instant: Option<i64>,
     pub roles: &'a [String],
     pub username_status: &'static str,
     pub verified: bool,
@@ -47,6 +52,7 @@ impl<'a> From<&'a Registration> for RegistrationBody<'a> {
             application_id: &r.application_id,
             id: &r.id,
             insert_instant: r.insert_instant,
+            last_login_instant: r.last_login_instant,
             roles: &r.roles,
             username_status: "ACTIVE",
             verified: true,
@@ -62,7 +68,9 @@ impl<'a> From<&'a User> for UserBody<'a> {
             first_name: u.first_name.as_deref(),
             id: &u.id,
             insert_instant: u.insert_instant,
+            last_login_instant: u.last_login_instant,
             last_name: u.last_name.as_deref(),
+            last_update_instant: u.last_update_instant.unwrap_or(u.insert_instant),
             password_change_required: false,
             registrations: u.registrations.iter().map(RegistrationBody::from).collect(),
             tenant_id: &u.tenant_id,
@@ -118,14 +126,37 @@ pub struct RefreshedBody<'a> {
     pub token: &'a str,
 }
 
-/// `GET /api/jwt/validate`'s answer: the decoded payload.
+/// `GET /api/jwt/validate`'s answer: the decoded payload, as FusionAuth's JWT object
+/// serialises it — the instants `exp`, `iat` and `nbf` in milliseconds (the token itself
+/// keeps seconds, per RFC 7519).
 #[derive(Debug, Serialize)]
 pub struct ValidatedBody<'a> {
-    pub jwt: &'a Claims,
+    pub jwt: InstantsInMillis<'a>,
 }
 
-/// FusionAuth's `RefreshToken`. The token string itself is not kept (vlsim stores only its
-/// hash), so it is not returned.
+/// Claims with `exp`, `iat` and `nbf` written in milliseconds, converted as they are
+/// written (no copy of the claims on the validate path).
+#[derive(Debug)]
+pub struct InstantsInMillis<'a>(pub &'a Claims);
+
+impl Serialize for InstantsInMillis<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            match (name.as_str(), value.as_i64()) {
+                ("exp" | "iat" | "nbf", Some(secs)) => {
+                    map.serialize_entry(name, &secs.saturating_mul(1000))?
+                }
+                _ => map.serialize_entry(name, value)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// FusionAuth's `RefreshToken`, with "the string representation of the encoded Refresh
+/// Token" as `token` (absent for tokens stored before vlsim kept the value).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshTokenBody<'a> {
@@ -135,12 +166,15 @@ pub struct RefreshTokenBody<'a> {
     pub meta_data: MetaData<'a>,
     pub start_instant: i64,
     pub tenant_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<&'a str>,
     pub user_id: &'a str,
 }
 
 #[derive(Debug, Serialize)]
 pub struct MetaData<'a> {
     pub device: &'a Map<String, Value>,
+    pub scopes: &'a [String],
 }
 
 impl<'a> From<&'a RefreshToken> for RefreshTokenBody<'a> {
@@ -149,9 +183,13 @@ impl<'a> From<&'a RefreshToken> for RefreshTokenBody<'a> {
             application_id: &t.application_id,
             id: &t.id,
             insert_instant: t.insert_instant,
-            meta_data: MetaData { device: &t.device },
+            meta_data: MetaData {
+                device: &t.device,
+                scopes: &t.scopes,
+            },
             start_instant: t.start_instant,
             tenant_id: &t.tenant_id,
+            token: t.token.as_deref(),
             user_id: &t.user_id,
         }
     }

@@ -1,7 +1,7 @@
 //! `GET /api/jwt/issue`, `POST /api/jwt/reconcile`, `GET /api/jwt/validate`,
 //! `POST /api/jwt/vend`, `GET /api/jwt/public-key`.
 
-use super::bodies::{PublicKeyBody, PublicKeysBody, TokenBody, ValidatedBody};
+use super::bodies::{InstantsInMillis, PublicKeyBody, PublicKeysBody, TokenBody, ValidatedBody};
 use super::errors::{json_response, FaError, FaResult};
 use super::extract::{
     cookie, ApiKeyAuth, BearerJwt, JsonBody, QueryParams, TenantHeader, REFRESH_TOKEN_COOKIE,
@@ -24,10 +24,10 @@ pub async fn validate(
     let TenantHeader(scope) =
         tenant.map_err(|_| FaError::Unauthorized("unusable X-FusionAuth-TenantId".into()))?;
     let claims = state.core.fusionauth().validate(&token, scope.as_deref())?;
-    Ok(json_response(
-        StatusCode::OK,
-        &ValidatedBody { jwt: &claims },
-    ))
+    let body = ValidatedBody {
+        jwt: InstantsInMillis(&claims),
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 #[tracing::instrument(skip_all, level = "debug")]

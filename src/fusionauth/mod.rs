@@ -236,7 +236,7 @@ fn device(body: &Body) -> FaResult<Map<String, Value>> {
 }
 
 /// The client's address: `ipAddress` in the body, else `X-Forwarded-For`, else the peer.
-fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String> {
+pub fn client_ip(req: &HttpRequest, from_body: Option<String>) -> Option<String> {
     from_body.or_else(|| {
         req.connection_info().realip_remote_addr().map(|a| {
             // Strip a port from "ip:port" (not from a bare IPv6 address).

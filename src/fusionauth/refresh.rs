@@ -7,8 +7,8 @@ use super::extract::{
     cookie, ApiKeyAuth, JsonBody, QueryParams, Revoker, TenantHeader, ACCESS_TOKEN_COOKIE,
     REFRESH_TOKEN_COOKIE,
 };
-use super::{parse_uuid, token_cookies};
-use crate::core::fusionauth::RevokeTarget;
+use super::{client_ip, parse_uuid, token_cookies};
+use crate::core::fusionauth::{RefreshRequest, RevokeTarget};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -29,10 +29,16 @@ pub async fn refresh(
         .or(from_body)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| FaError::missing("refreshToken"))?;
+    let request = RefreshRequest {
+        token: presented,
+        ttl_override: ttl,
+        original,
+        client_ip: client_ip(&req, None),
+    };
     let refreshed = state
         .core
         .fusionauth()
-        .refresh(&presented, scope.as_deref(), ttl, original.as_deref())
+        .refresh(request, scope.as_deref())
         .await?;
     let body = RefreshedBody {
         refresh_token: &refreshed.refresh.token,

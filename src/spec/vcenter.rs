@@ -16,7 +16,9 @@ pub struct VcenterSpec {
     pub saml_token_lifetime_seconds: i64,
     #[serde(default = "default_jwt_lifetime")]
     pub jwt_token_lifetime_seconds: i64,
-    #[serde(default = "default_audiences")]
+    /// The audiences this vCenter issues JWTs for; empty: any (a JWT requested without one
+    /// is for this vCenter itself, its `aud` the issuer URL).
+    #[serde(default)]
     pub audiences: Vec<String>,
     /// `iss` values accepted on subject/actor/Bearer JWTs; `{host}` matches any host.
     #[serde(default = "default_trusted_issuers")]
@@ -49,15 +51,6 @@ fn default_saml_lifetime() -> i64 {
 fn default_jwt_lifetime() -> i64 {
     36000
 }
-fn default_audiences() -> Vec<String> {
-    [
-        "vmware-tes:vc:vns:k8s",
-        "vmware-tes:vc:nsxd-v2:nsx",
-        "vmware-tes:vc:nsxd:nsx",
-    ]
-    .map(String::from)
-    .to_vec()
-}
 fn default_trusted_issuers() -> Vec<String> {
     [
         "vlsim.test",
@@ -89,7 +82,7 @@ impl Default for VcenterSpec {
             session_idle_timeout_seconds: default_idle(),
             saml_token_lifetime_seconds: default_saml_lifetime(),
             jwt_token_lifetime_seconds: default_jwt_lifetime(),
-            audiences: default_audiences(),
+            audiences: Vec::new(),
             trusted_issuers: default_trusted_issuers(),
             users: default_users(),
         }

@@ -4,7 +4,7 @@
 //! vAPI JSON-RPC error value.
 
 use crate::control::routes::{Route, TypedFault};
-use crate::core::vcenter::TARGET_FIELDS;
+use crate::core::vcenter::{FIELD_TARGET_AUDIENCE, FIELD_TARGET_SCOPE, FIELD_UNSUPPORTED_GRANT};
 use crate::core::CoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -88,6 +88,9 @@ pub enum OAuthError {
     InvalidRequest,
     InvalidGrant,
     InvalidScope,
+    /// RFC 8693 §2.2.2: the audience or resource is not one this vCenter serves.
+    InvalidTarget,
+    UnsupportedGrantType,
 }
 
 impl OAuthError {
@@ -96,6 +99,19 @@ impl OAuthError {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidGrant => "invalid_grant",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+
+    /// The code as an operation declaring only `invalid_request`, `invalid_grant` and
+    /// `invalid_scope` (vAPI `Token.issue` and `TokenExchange.exchange`, whose SDK stubs
+    /// cannot raise anything else) reports it.
+    fn declared(self) -> Self {
+        match self {
+            Self::InvalidTarget => Self::InvalidScope,
+            Self::UnsupportedGrantType => Self::InvalidRequest,
+            other => other,
         }
     }
 }
@@ -108,7 +124,9 @@ pub enum Wire {
 
 /// THE mapping. Authentication of the caller is a std `Unauthenticated` everywhere; inside
 /// a token exchange, a bad subject/actor token is `invalid_grant`, a target that cannot be
-/// served (`audience`, `scope`) is `invalid_scope`, any other bad field `invalid_request`.
+/// served (`audience`) `invalid_target`, a scope that cannot be granted `invalid_scope`, a
+/// grant type other than token exchange `unsupported_grant_type`, any other bad field
+/// `invalid_request`.
 pub fn classify(err: &CoreError, family: Family) -> Wire {
     let exchange = family != Family::Std;
     match err {
@@ -120,10 +138,16 @@ pub fn classify(err: &CoreError, family: Family) -> Wire {
             Wire::Std(StdError::Unauthenticated)
         }
         CoreError::PermissionDenied { .. } => Wire::Std(StdError::Unauthorized),
-        CoreError::InvalidArgument { field, .. }
-            if exchange && TARGET_FIELDS.contains(&field.as_str()) =>
-        {
+        CoreError::InvalidArgument { field, .. } if exchange && field == FIELD_TARGET_AUDIENCE => {
+            Wire::OAuth(OAuthError::InvalidTarget)
+        }
+        CoreError::InvalidArgument { field, .. } if exchange && field == FIELD_TARGET_SCOPE => {
             Wire::OAuth(OAuthError::InvalidScope)
+        }
+        CoreError::InvalidArgument { field, .. }
+            if exchange && field == FIELD_UNSUPPORTED_GRANT =>
+        {
+            Wire::OAuth(OAuthError::UnsupportedGrantType)
         }
         CoreError::InvalidArgument { .. } if exchange => Wire::OAuth(OAuthError::InvalidRequest),
         CoreError::InvalidArgument { .. } => Wire::Std(StdError::InvalidArgument),
@@ -250,7 +274,7 @@ fn legacy_error(err: &CoreError, family: Family) -> HttpResponse {
     match classify(err, family) {
         Wire::Std(std) => legacy_std(std, &text),
         Wire::OAuth(code) => HttpResponse::BadRequest().json(LegacyErrorBody {
-            kind: format!("com.vmware.vcenter.tokenservice.{}", code.code()),
+            kind: format!("com.vmware.vcenter.tokenservice.{}", code.declared().code()),
             value: Messages {
                 messages: vec![message(StdError::InvalidRequest.message_id(), &text)],
             },
@@ -385,19 +409,25 @@ pub fn rpc_error(err: &CoreError, family: Family) -> Value {
     let text = public_message(err);
     match (classify(err, family), family) {
         (Wire::Std(std), _) => rpc_std(std, &text),
-        (Wire::OAuth(code), Family::TokenService) => json!({"ERROR": {
-            format!("com.vmware.vcenter.tokenservice.{}", code.code()): {
-                "messages": [rpc_message(&format!("com.vmware.vcenter.tokenservice.{}", code.code()), &text)],
-                "data": {"OPTIONAL": null},
-            }
-        }}),
-        (Wire::OAuth(code), _) => json!({"ERROR": {
-            format!("com.vmware.oauth2.errors.{}", code.code()): {
-                "error": code.code(),
-                "error_description": {"OPTIONAL": oauth_description(&text)},
-                "error_uri": {"OPTIONAL": null},
-            }
-        }}),
+        (Wire::OAuth(code), Family::TokenService) => {
+            let code = code.declared();
+            json!({"ERROR": {
+                format!("com.vmware.vcenter.tokenservice.{}", code.code()): {
+                    "messages": [rpc_message(&format!("com.vmware.vcenter.tokenservice.{}", code.code()), &text)],
+                    "data": {"OPTIONAL": null},
+                }
+            }})
+        }
+        (Wire::OAuth(code), _) => {
+            let code = code.declared();
+            json!({"ERROR": {
+                format!("com.vmware.oauth2.errors.{}", code.code()): {
+                    "error": code.code(),
+                    "error_description": {"OPTIONAL": oauth_description(&text)},
+                    "error_uri": {"OPTIONAL": null},
+                }
+            }})
+        }
     }
 }
 
@@ -410,7 +440,24 @@ mod tests {
         let arg = |f: &str| CoreError::invalid_argument(f, "x");
         assert_eq!(
             classify(&arg("target.audience"), Family::OAuth2),
+            Wire::OAuth(OAuthError::InvalidTarget)
+        );
+        assert_eq!(
+            classify(&arg("target.scope"), Family::OAuth2),
             Wire::OAuth(OAuthError::InvalidScope)
+        );
+        assert_eq!(
+            classify(&arg("grant_type.unsupported"), Family::OAuth2),
+            Wire::OAuth(OAuthError::UnsupportedGrantType)
+        );
+        // vAPI operations declare only three codes; the others report as their nearest.
+        assert_eq!(
+            OAuthError::InvalidTarget.declared(),
+            OAuthError::InvalidScope
+        );
+        assert_eq!(
+            OAuthError::UnsupportedGrantType.declared(),
+            OAuthError::InvalidRequest
         );
         assert_eq!(
             classify(&arg("audience"), Family::OAuth2),

@@ -52,6 +52,20 @@ async fn login_returns_tokens_claims_cookies_and_event() {
     assert_eq!(body["user"]["id"], ADMIN_ID);
     assert_eq!(body["user"]["tenantId"], DEFAULT_TENANT);
     assert!(body["user"].get("password").is_none());
+    // The seed's User: "user.lastLoginInstant: The instant when the User logged in last",
+    // "user.lastUpdateInstant", "user.registrations[x].lastLoginInstant" — this login.
+    let now_ms = app.clock().now_ms();
+    let user = &body["user"];
+    let last_login = user["lastLoginInstant"].as_i64().unwrap();
+    assert!((now_ms - 5_000..=now_ms).contains(&last_login), "{user}");
+    assert!(user["lastUpdateInstant"].as_i64().unwrap() >= user["insertInstant"].as_i64().unwrap());
+    let registration = user["registrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["applicationId"] == APP)
+        .unwrap();
+    assert_eq!(registration["lastLoginInstant"], last_login);
     let token = s(&body, "token");
     let refresh_token = s(&body, "refreshToken");
     assert!(refresh_token.len() >= 40);
@@ -208,7 +222,9 @@ async fn login_error_paths() {
     let r = in_tenant("nope").await;
     assert_eq!(r.field_code("tenantId"), "[couldNotConvert]tenantId");
 
-    // Authenticated but not registered to the application: 202, no application claims.
+    // Authenticated but not registered to the application: 202, no application claims
+    // (seed, issue 202: "the returned access token will not contain claims for an
+    // application"), so no `aud` either.
     let r = app
         .post(
             LOGIN,
@@ -220,7 +236,7 @@ async fn login_error_paths() {
     let b = r.json();
     assert!(b.get("refreshToken").is_none());
     let c = claims(s(&b, "token"));
-    assert_eq!(c["aud"], APP2);
+    assert!(c.get("aud").is_none(), "{c}");
     assert!(c.get("roles").is_none() && c.get("applicationId").is_none());
 
     // noJWT: the user only.
@@ -250,9 +266,14 @@ async fn validate_accepts_good_tokens_and_refuses_bad_ones() {
     let jwt = &r.json()["jwt"];
     assert_eq!(jwt["sub"], ADMIN_ID);
     assert_eq!(jwt["roles"], json!(["admin"]));
-    assert!(
-        jwt["exp"].as_i64().unwrap() < 10_000_000_000,
-        "seconds, not ms"
+    // The seed's example response shows instants as FusionAuth's JWT object serialises them,
+    // in milliseconds ("exp": 1487975407000); the token itself keeps seconds (RFC 7519).
+    let raw = claims(token);
+    assert_eq!(jwt["exp"], raw["exp"].as_i64().unwrap() * 1000);
+    assert_eq!(jwt["iat"], raw["iat"].as_i64().unwrap() * 1000);
+    assert_eq!(
+        jwt["auth_time"], raw["auth_time"],
+        "other claims as they are"
     );
 
     // The access_token cookie works as well.
@@ -296,14 +317,6 @@ async fn validate_accepts_good_tokens_and_refuses_bad_ones() {
             format!("{}.{}.", b64_json(&json!({"alg": "none", "typ": "JWT"})), parts[1]),
         ),
         ("RS/HS confusion", confused),
-        // Signed by our key, but from an untrusted issuer.
-        (
-            "untrusted issuer",
-            app.mint(
-                RSA_KID,
-                json!({"iss": "evil.test", "sub": ADMIN_ID, "iat": now, "exp": now + 60}),
-            ),
-        ),
         (
             "not valid yet",
             app.mint(
@@ -315,12 +328,32 @@ async fn validate_accepts_good_tokens_and_refuses_bad_ones() {
         let r = app.fusionauth_validate(&bad).await;
         r.assert_is(&Empty(401), name);
     }
-    // HMAC-signed tokens of the ring validate too (any key this instance holds).
-    let hs = app.mint(
-        HMAC_KID,
-        json!({"iss": "vlsim.test", "sub": ADMIN_ID, "exp": now + 60}),
-    );
-    assert_eq!(app.fusionauth_validate(&hs).await.status, 200);
+    // "A valid JWT indicates the signature is valid and the payload has not been tampered
+    // with and the token is not expired": signed by any key this instance holds (HMAC
+    // included), whatever the issuer, or none.
+    for (name, good) in [
+        (
+            "HMAC key",
+            app.mint(
+                HMAC_KID,
+                json!({"iss": "vlsim.test", "sub": ADMIN_ID, "exp": now + 60}),
+            ),
+        ),
+        (
+            "another issuer",
+            app.mint(
+                RSA_KID,
+                json!({"iss": "evil.test", "sub": ADMIN_ID, "iat": now, "exp": now + 60}),
+            ),
+        ),
+        (
+            "no issuer",
+            app.mint(EC_KID, json!({"sub": "robot", "exp": now + 60})),
+        ),
+    ] {
+        let r = app.fusionauth_validate(&good).await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text);
+    }
 
     // Expired, by the server clock.
     app.clock().advance(3600);
@@ -367,6 +400,19 @@ async fn refresh_reusable_cookie_form_and_errors() {
     // webhook does with `original`.
     let events = app.events("type=jwt.refresh").await;
     assert_eq!(events[0]["details"]["original"], body["token"]);
+    // "When provided on the request, this value will be relayed in the related JWT Refresh
+    // webhook event within the original field": whatever it is (here another user's token).
+    let stranger = app.fusionauth_login("user@vlsim.test", APP).await;
+    let r2 = app
+        .post(
+            REFRESH,
+            None,
+            json!({"refreshToken": rt, "token": stranger["token"]}),
+        )
+        .await;
+    assert_eq!(r2.status, 200, "{}", r2.text);
+    let events = app.events("type=jwt.refresh").await;
+    assert_eq!(events[0]["details"]["original"], stranger["token"]);
     assert_eq!(b["refreshTokenId"], id);
     let c = app.fusionauth_verify(s(&b, "token")).await;
     assert_eq!(c["authenticationType"], "REFRESH_TOKEN");
@@ -540,10 +586,38 @@ async fn retrieve_refresh_tokens() {
         t["startInstant"].as_i64().unwrap() > 1_000_000_000_000,
         "milliseconds"
     );
-    assert!(t.get("token").is_none(), "only the hash is stored");
+    // "refreshToken.token: The string representation of the encoded Refresh Token", and
+    // "metaData.scopes: The scopes associated with this Refresh Token" (none for the Login
+    // API).
+    assert_eq!(t["token"], a["refreshToken"]);
+    assert_eq!(t["metaData"]["scopes"], json!([]));
 
-    assert_eq!(app.refresh_tokens(ADMIN_ID).await.len(), 2);
+    let listed = app.refresh_tokens(ADMIN_ID).await;
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|t| t["token"] == a["refreshToken"]));
     assert!(app.refresh_tokens(OTHER_ID).await.is_empty());
+    // The seed lists 200/401/500/503 for retrieve-by-user, no 404: a user that does not
+    // exist simply has no refresh tokens.
+    assert!(app
+        .refresh_tokens(&uuid::Uuid::new_v4().to_string())
+        .await
+        .is_empty());
+
+    // "refreshToken[x].metaData.device.lastAccessedAddress: The IP address of the device when
+    // this Refresh Token was last used."
+    let used = app
+        .send(
+            app.request(Method::POST, "/api/jwt/refresh", None)
+                .header("X-Forwarded-For", "203.0.113.7")
+                .json(&json!({"refreshToken": a["refreshToken"]})),
+        )
+        .await;
+    assert_eq!(used.status, 200, "{}", used.text);
+    let r = app.get(&format!("{REFRESH}/{id}"), Some(API_KEY)).await;
+    assert_eq!(
+        r.json()["refreshToken"]["metaData"]["device"]["lastAccessedAddress"],
+        "203.0.113.7"
+    );
 
     for (path, key, want) in [
         (format!("{REFRESH}/{id}"), None, Empty(401)),
@@ -562,11 +636,6 @@ async fn retrieve_refresh_tokens() {
             REFRESH.to_string(),
             Some(API_KEY),
             Field("userId", "[missing]userId"),
-        ),
-        (
-            format!("{REFRESH}?userId={}", uuid::Uuid::new_v4()),
-            Some(API_KEY),
-            Field("userId", "[invalid]userId"),
         ),
         (
             format!("{REFRESH}?userId=x"),
@@ -673,18 +742,30 @@ async fn revoke_every_variant() {
     let types = app.event_types("fusionauth").await;
     assert!(types.contains(&"jwt.refresh-token.revoke".to_string()));
 
-    // Errors.
+    // Errors. The seed's codes for revoke are 200/401/404/500/503: "404 The object you
+    // requested doesn't exist", for an application or user that is not there.
+    let unknown = uuid::Uuid::new_v4();
     for (path, key, want) in [
         (REFRESH.to_string(), Some(API_KEY), General("[invalid]")),
         (
-            format!("{REFRESH}?applicationId={}", uuid::Uuid::new_v4()),
+            format!("{REFRESH}?applicationId={unknown}"),
             Some(API_KEY),
-            Field("applicationId", "[invalid]applicationId"),
+            Empty(404),
         ),
         (
-            format!("{REFRESH}?userId={}", uuid::Uuid::new_v4()),
+            format!("{REFRESH}?userId={unknown}"),
             Some(API_KEY),
-            Field("userId", "[invalid]userId"),
+            Empty(404),
+        ),
+        (
+            format!("{REFRESH}?userId={unknown}&applicationId={APP}"),
+            Some(API_KEY),
+            Empty(404),
+        ),
+        (
+            format!("{REFRESH}?userId={ADMIN_ID}&applicationId={unknown}"),
+            Some(API_KEY),
+            Empty(404),
         ),
         (
             format!("{REFRESH}?userId=abc"),
@@ -754,13 +835,57 @@ async fn issue_exchanges_a_jwt_for_another_application() {
         .json();
     assert_eq!(claims(s(&refreshed, "token"))["aud"], APP2);
 
-    // Not registered: 202 without application claims.
+    // "This value will only be returned if a valid non-expired refresh token was provided":
+    // one of the same user from another login will do, and so it does with a JWT that has
+    // no `sid` at all.
+    let other_login = app.fusionauth_login("admin@vlsim.test", APP).await;
+    let now = app.clock().now_secs();
+    let no_sid = app.mint(
+        RSA_KID,
+        json!({"iss": "vlsim.test", "sub": ADMIN_ID, "tid": DEFAULT_TENANT, "iat": now, "exp": now + 600}),
+    );
+    for jwt in [s(&a, "token"), no_sid.as_str()] {
+        let r = app
+            .send(
+                app.request(
+                    Method::GET,
+                    "/api/jwt/issue",
+                    Some(&format!("Bearer {jwt}")),
+                )
+                .query(&[
+                    ("applicationId", APP2),
+                    ("refreshToken", s(&other_login, "refreshToken")),
+                ]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.json()["refreshToken"].is_string(), "{}", r.text);
+    }
+    // Another user's refresh token gives none.
     let u = app.fusionauth_login("user@vlsim.test", APP).await;
+    let r = app
+        .send(
+            app.request(Method::GET, "/api/jwt/issue", Some(&bearer))
+                .query(&[
+                    ("applicationId", APP2),
+                    ("refreshToken", s(&u, "refreshToken")),
+                ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.json().get("refreshToken").is_none());
+
+    // Not registered: 202, "the returned access token will not contain claims for an
+    // application" — no roles, no applicationId, no aud.
     let r = app
         .get(&to_app2, Some(&format!("Bearer {}", s(&u, "token"))))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
-    assert!(claims(s(&r.json(), "token")).get("roles").is_none());
+    let c = claims(s(&r.json(), "token"));
+    assert!(
+        c.get("roles").is_none() && c.get("applicationId").is_none() && c.get("aud").is_none(),
+        "{c}"
+    );
 
     // Errors.
     for (path, key, want) in [
@@ -826,6 +951,22 @@ async fn vend_signs_caller_claims() {
         3600
     );
 
+    // "The only 'reserved' claims that cannot be specified are exp and iat": amr and cnf
+    // are the caller's to set.
+    let r = app
+        .post(
+            VEND,
+            Some(API_KEY),
+            json!({"claims": {"amr": ["pwd"], "cnf": {"jkt": "x"}, "iat": 1}}),
+        )
+        .await;
+    let c = claims(s(&r.json(), "token"));
+    assert_eq!(
+        (&c["amr"], &c["cnf"]),
+        (&json!(["pwd"]), &json!({"jkt": "x"}))
+    );
+    assert_ne!(c["iat"], 1);
+
     let a = app.fusionauth_login("admin@vlsim.test", APP).await;
     let bearer = format!("Bearer {}", s(&a, "token"));
     for (key, body, want) in [
@@ -833,6 +974,17 @@ async fn vend_signs_caller_claims() {
             Some(API_KEY),
             json!({"keyId": uuid::Uuid::new_v4()}),
             Field("keyId", "[invalid]keyId"),
+        ),
+        // "Any integer value greater than 0 is allowed."
+        (
+            Some(API_KEY),
+            json!({"timeToLiveInSeconds": 0}),
+            Field("timeToLiveInSeconds", "[invalid]timeToLiveInSeconds"),
+        ),
+        (
+            Some(API_KEY),
+            json!({"timeToLiveInSeconds": -1}),
+            Field("timeToLiveInSeconds", "[invalid]timeToLiveInSeconds"),
         ),
         (
             Some(API_KEY),
@@ -873,6 +1025,13 @@ async fn reconcile_external_jwt() {
     let user_id = s(&b["user"], "id").to_string();
     assert_eq!(b["user"]["email"], "new@external.test");
     assert_eq!(b["user"]["registrations"][0]["roles"], json!(["user"]));
+    // The User JSON carries the login just made and the creation as its last update.
+    let last_login = b["user"]["lastLoginInstant"].as_i64().unwrap();
+    assert_eq!(
+        b["user"]["registrations"][0]["lastLoginInstant"],
+        last_login
+    );
+    assert_eq!(b["user"]["lastUpdateInstant"], b["user"]["insertInstant"]);
     let c = app.fusionauth_verify(s(&b, "token")).await;
     assert_eq!(c["authenticationType"], "FEDERATED_JWT");
     assert_eq!(c["roles"], json!(["user"]));
@@ -1078,23 +1237,24 @@ async fn tenant_locked_key_and_other_tenant_tokens_never_touch_default_data() {
     let admin_rt = s(&admin, "refreshToken");
     let admin_id = s(&admin, "refreshTokenId");
 
-    // Reads and writes of Default data with the Other-locked key.
+    // Reads and writes of Default data with the Other-locked key: Default's users and
+    // applications are as missing (no refresh tokens to list, nothing to revoke).
+    let listed = app
+        .get(&format!("{REFRESH}?userId={ADMIN_ID}"), Some(OTHER_KEY))
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json()["refreshTokens"], json!([]));
     for (method, path, want) in [
-        (
-            Method::GET,
-            format!("{REFRESH}?userId={ADMIN_ID}"),
-            Field("userId", "[invalid]userId"),
-        ),
         (Method::GET, format!("{REFRESH}/{admin_id}"), Empty(404)),
         (
             Method::DELETE,
             format!("{REFRESH}?userId={ADMIN_ID}"),
-            Field("userId", "[invalid]userId"),
+            Empty(404),
         ),
         (
             Method::DELETE,
             format!("{REFRESH}?applicationId={APP}"),
-            Field("applicationId", "[invalid]applicationId"),
+            Empty(404),
         ),
         (Method::DELETE, format!("{REFRESH}/{admin_id}"), Empty(404)),
     ] {

@@ -227,7 +227,9 @@ async fn exchange_errors_are_oauth2_400s() {
     let saml1 = "urn:ietf:params:oauth:token-type:saml1";
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "invalid_request"),
-        (vec![("grant_type", "password")], "invalid_request"),
+        // RFC 6749 §5.2: "The authorization grant type is not supported by the
+        // authorization server" (vSphere 8.0.3+ declares unsupported_grant_type).
+        (vec![("grant_type", "password")], "unsupported_grant_type"),
         (
             vec![("grant_type", GRANT), ("subject_token_type", ACCESS)],
             "invalid_request",
@@ -243,20 +245,12 @@ async fn exchange_errors_are_oauth2_400s() {
             "invalid_request",
         ),
         (
-            exchange_form(&idp, ACCESS, &[("requested_token_type", ID)]),
-            "invalid_request",
-        ),
-        (
             exchange_form(&idp, ACCESS, &[("actor_token", &idp)]),
             "invalid_request",
         ),
         (
             exchange_form(&idp, ACCESS, &[("resource", "not a uri")]),
             "invalid_request",
-        ),
-        (
-            exchange_form(&saml, SAML2, &[("audience", "urn:nope")]),
-            "invalid_scope",
         ),
         (
             exchange_form(
@@ -277,6 +271,16 @@ async fn exchange_errors_are_oauth2_400s() {
         ),
         (
             exchange_form("%%%", SAML2, &[("audience", K8S)]),
+            "invalid_grant",
+        ),
+        // The subject is read and verified before the optional parameters are judged: a
+        // garbage SAML2 subject is invalid_grant even beside a bad requested type or scope.
+        (
+            exchange_form(
+                "%%%",
+                SAML2,
+                &[("requested_token_type", refresh), ("scope", "admin")],
+            ),
             "invalid_grant",
         ),
         (
@@ -528,7 +532,9 @@ async fn vapi_json_rpc_encoding() {
     assert_eq!(err["error"], "invalid_grant");
     assert!(err["error_description"]["OPTIONAL"].is_string());
     assert_eq!(err["error_uri"], json!({"OPTIONAL": null}));
-    let bad = app
+    // Any audience, when the fixtures do not restrict them (see
+    // `audiences_are_refused_only_where_the_fixtures_list_them` for the refusal).
+    let any = app
         .rpc(
             token,
             "issue",
@@ -536,7 +542,10 @@ async fn vapi_json_rpc_encoding() {
             sec.clone(),
         )
         .await;
-    assert!(bad["error"]["ERROR"]["com.vmware.oauth2.errors.invalid_scope"].is_object());
+    assert!(
+        any["output"]["STRUCTURE"]["com.vmware.oauth2.token_info"].is_object(),
+        "{any}"
+    );
     let bad = app.rpc(token, "issue", json!({}), sec.clone()).await;
     assert!(bad["error"]["ERROR"]["com.vmware.oauth2.errors.invalid_request"].is_object());
 
@@ -777,4 +786,117 @@ async fn a_data_dir_from_before_vcenter_gets_its_world() {
     let app = app.restart().await;
     app.vcenter_session().await;
     app.stop().await;
+}
+
+/// IssueSpec: "audience ... If missing or null, it is inferred from other arguments", and
+/// "If the requested type is unspecified, the issued token type is at the discretion of the
+/// server": a SAML2 subject alone gets an id_token whose audience is this vCenter (its
+/// issuer), on every wire form.
+#[actix_web::test]
+async fn a_jwt_requested_without_audience_is_for_this_vcenter() {
+    let app = TestApp::start().await;
+    let sid = app.vcenter_session().await;
+    let saml = app.saml_token(&sid).await;
+    let issuer = app.vcenter_issuer();
+    for form in [
+        exchange_form(&saml, SAML2, &[]),
+        exchange_form(&saml, SAML2, &[("requested_token_type", ID)]),
+        exchange_form(
+            &app.idp_jwt(json!({})),
+            ACCESS,
+            &[("requested_token_type", ACCESS)],
+        ),
+    ] {
+        let (status, body) = app.exchange(&sid, &form).await;
+        assert_eq!(status, 200, "{form:?}: {body}");
+        let token = body["access_token"].as_str().unwrap();
+        let claims = app.vcenter_verify(token, &issuer).await;
+        assert_eq!(claims["aud"], issuer.as_str());
+    }
+    // And any audience string is accepted when the fixtures list none.
+    let (status, body) = app
+        .exchange(
+            &sid,
+            &exchange_form(&saml, SAML2, &[("audience", "urn:example:any")]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Only scopes it cannot satisfy are invalid_scope.
+    let (status, body) = app
+        .exchange(
+            &sid,
+            &exchange_form(&saml, SAML2, &[("scope", "openid profile groups")]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .exchange(
+            &sid,
+            &exchange_form(&saml, SAML2, &[("scope", "openid vmomi")]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+}
+
+/// With `[vcenter] audiences` listed, another audience is `invalid_target` on the OAuth2
+/// form (RFC 8693 §2.2.2); the vAPI operations, which declare only invalid_request,
+/// invalid_grant and invalid_scope, report it as invalid_scope.
+#[actix_web::test]
+async fn audiences_are_refused_only_where_the_fixtures_list_them() {
+    let app =
+        TestApp::start_edited(&[("audiences = []", "audiences = [\"vmware-tes:vc:vns:k8s\"]")])
+            .await;
+    let sid = app.vcenter_session().await;
+    let saml = app.saml_token(&sid).await;
+    let (status, body) = app
+        .exchange(&sid, &exchange_form(&saml, SAML2, &[("audience", K8S)]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .exchange(
+            &sid,
+            &exchange_form(&saml, SAML2, &[("audience", "urn:nope")]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
+
+    let sec = json!({"schemeId": "com.vmware.vapi.std.security.session_id", "sessionId": sid});
+    let input = |service: &str| {
+        json!({"spec": {"STRUCTURE": {service: {
+            "grant_type": GRANT, "audience": {"OPTIONAL": "urn:nope"},
+            "subject_token": saml, "subject_token_type": SAML2,
+        }}}})
+    };
+    let rpc = app
+        .rpc(
+            "com.vmware.vcenter.authentication.token",
+            "issue",
+            input("com.vmware.vcenter.authentication.token.issue_spec"),
+            sec.clone(),
+        )
+        .await;
+    assert!(
+        rpc["error"]["ERROR"]["com.vmware.oauth2.errors.invalid_scope"].is_object(),
+        "{rpc}"
+    );
+    let legacy = app
+        .rpc(
+            "com.vmware.vcenter.tokenservice.token_exchange",
+            "exchange",
+            input("com.vmware.vcenter.tokenservice.token_exchange.exchange_spec"),
+            sec,
+        )
+        .await;
+    assert!(
+        legacy["error"]["ERROR"]["com.vmware.vcenter.tokenservice.invalid_scope"].is_object(),
+        "{legacy}"
+    );
 }

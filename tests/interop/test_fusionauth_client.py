@@ -149,8 +149,14 @@ def test_retrieve_and_revoke_refresh_tokens(client, anonymous):
     assert {t["id"] for t in listed.success_response["refreshTokens"]} == {
         first["refreshTokenId"], second["refreshTokenId"]}
     assert client.retrieve_refresh_token_by_id(str(uuid.uuid4())).status == 404
-    assert client.retrieve_refresh_tokens(str(uuid.uuid4())).error_response["fieldErrors"]["userId"][0]["code"] \
-        == "[invalid]userId"
+    # The seed lists no 404 for retrieve-by-user: an unknown user has no refresh tokens.
+    unknown_user = client.retrieve_refresh_tokens(str(uuid.uuid4()))
+    assert unknown_user.status == 200 and unknown_user.success_response["refreshTokens"] == []
+    # "refreshToken[x].token: The string representation of the encoded Refresh Token."
+    assert one.success_response["refreshToken"]["token"] == first["refreshToken"]
+    assert one.success_response["refreshToken"]["metaData"]["scopes"] == []
+    assert {t["token"] for t in listed.success_response["refreshTokens"]} == {
+        first["refreshToken"], second["refreshToken"]}
 
     r = client.revoke_refresh_token_by_id(first["refreshTokenId"])
     assert r.was_successful() and r.status == 200 and r.success_response is None
@@ -176,8 +182,9 @@ def test_retrieve_and_revoke_refresh_tokens(client, anonymous):
     nothing = client.revoke_refresh_token()
     assert nothing.status == 400
     assert nothing.error_response["generalErrors"][0]["code"] == "[invalid]"
-    unknown_app = client.revoke_refresh_tokens_by_application_id(str(uuid.uuid4()))
-    assert unknown_app.error_response["fieldErrors"]["applicationId"][0]["code"] == "[invalid]applicationId"
+    # Revoke's documented codes are 200/401/404/500/503: a target that does not exist is 404.
+    assert client.revoke_refresh_tokens_by_application_id(str(uuid.uuid4())).status == 404
+    assert client.revoke_refresh_tokens_by_user_id(str(uuid.uuid4())).status == 404
     assert anonymous.revoke_refresh_tokens_by_user_id(USER_ID).status == 401
 
 
@@ -189,6 +196,10 @@ def test_issue_jwt(client):
     assert claims["applicationId"] == APP2
     assert claims["authenticationType"] == "JWT_SSO"
     assert r.success_response["refreshToken"]
+    # "a valid non-expired refresh token" of the same user: one from another login will do.
+    other_login = login(client, "admin@vlsim.test", APP)
+    from_other = client.issue_jwt(APP2, body["token"], other_login["refreshToken"])
+    assert from_other.status == 200 and from_other.success_response["refreshToken"]
     missing = client.issue_jwt(None, body["token"])
     assert missing.status == 400
     assert missing.error_response["fieldErrors"]["applicationId"][0]["code"] == "[missing]applicationId"
@@ -207,6 +218,38 @@ def test_vend_jwt(client, anonymous):
     bad = client.vend_jwt({"keyId": str(uuid.uuid4())})
     assert bad.error_response["fieldErrors"]["keyId"][0]["code"] == "[invalid]keyId"
     assert anonymous.vend_jwt({"claims": {}}).status == 401
+    # "Any integer value greater than 0 is allowed."
+    for ttl in (0, -5):
+        zero = client.vend_jwt({"claims": {"sub": "robot"}, "timeToLiveInSeconds": ttl})
+        assert zero.status == 400
+        assert zero.error_response["fieldErrors"]["timeToLiveInSeconds"][0]["code"] == "[invalid]timeToLiveInSeconds"
+
+
+def test_vended_tokens_validate_whatever_their_issuer(client, anonymous):
+    """Validate: "the signature is valid and the payload has not been tampered with and the
+    token is not expired" — signed by a key of this instance, whoever the issuer."""
+    # The seed's own vend example.
+    seed = client.vend_jwt({"claims": {"id": "c74aa258-3a04-4d3f-83c5-e5b20af96e7a", "iss": "piedpiper.com"},
+                            "keyId": RSA, "timeToLiveInSeconds": 300})
+    assert seed.status == 200
+    tokens = [
+        seed.success_response["token"],
+        client.vend_jwt({"claims": {"sub": "robot"}}).success_response["token"],
+        client.vend_jwt({"claims": {"sub": "robot"}, "keyId": HMAC}).success_response["token"],
+        client.vend_jwt({"claims": {"sub": "robot"}, "keyId": EC}).success_response["token"],
+    ]
+    for token in tokens:
+        validated = anonymous.validate_jwt(token)
+        assert validated.status == 200, token
+        # The validate response shows instants as FusionAuth's JWT object does: milliseconds.
+        raw = jwt.decode(token, options={"verify_signature": False})
+        assert validated.success_response["jwt"]["exp"] == raw["exp"] * 1000
+        assert validated.success_response["jwt"]["iat"] == raw["iat"] * 1000
+    # "The only reserved claims that cannot be specified are exp and iat."
+    kept = client.vend_jwt({"claims": {"amr": ["pwd"], "cnf": {"jkt": "x"}, "exp": 1, "iat": 1}})
+    claims = jwt.decode(kept.success_response["token"], options={"verify_signature": False})
+    assert claims["amr"] == ["pwd"] and claims["cnf"] == {"jkt": "x"}
+    assert claims["exp"] > 1 and claims["iat"] > 1
 
 
 def test_reconcile_jwt(client, anonymous):
@@ -253,7 +296,9 @@ def test_tenant_locked_key_is_isolated(client, vlsim_url):
     admin = login(client, "admin@vlsim.test")
     hidden = other.retrieve_refresh_token_by_id(admin["refreshTokenId"])
     assert hidden.status == 404
-    assert other.retrieve_refresh_tokens(ADMIN_ID).status == 400
+    # Another tenant's user is invisible: no refresh tokens to show.
+    hidden_list = other.retrieve_refresh_tokens(ADMIN_ID)
+    assert hidden_list.status == 200 and hidden_list.success_response["refreshTokens"] == []
     assert other.revoke_refresh_token_by_id(admin["refreshTokenId"]).status == 404
     assert client.retrieve_refresh_token_by_id(admin["refreshTokenId"]).status == 200
     own = other.login({"loginId": "other@vlsim.test", "password": "password", "applicationId": APP_OTHER})

@@ -268,10 +268,6 @@ def test_sdk_typed_oauth2_errors(vlsim_url, sdk_session):
         (InvalidRequest, dict(subject_token=good, subject_token_type="urn:example:unknown")),
         (InvalidRequest, dict(subject_token=good, subject_token_type=Constants.ACCESS_TOKEN_TYPE,
                               requested_token_type=Constants.REFRESH_TOKEN_TYPE)),
-        (InvalidRequest, dict(subject_token=good, subject_token_type=Constants.ACCESS_TOKEN_TYPE,
-                              requested_token_type=Constants.ID_TOKEN_TYPE)),  # no audience
-        (InvalidScope, dict(subject_token=good, subject_token_type=Constants.ACCESS_TOKEN_TYPE,
-                            requested_token_type=Constants.ID_TOKEN_TYPE, audience="urn:unknown")),
         (InvalidScope, dict(subject_token=good, subject_token_type=Constants.ACCESS_TOKEN_TYPE,
                             requested_token_type=Constants.ID_TOKEN_TYPE, audience=K8S, scope="admin")),
         (InvalidGrant, dict(subject_token=good[:-4] + "AAAA", subject_token_type=Constants.ACCESS_TOKEN_TYPE)),
@@ -290,6 +286,22 @@ def test_sdk_typed_oauth2_errors(vlsim_url, sdk_session):
     anon = Token(stub_config(vlsim_url, create_session_security_context("no-such-session")))
     with pytest.raises(Unauthenticated):
         issue(anon, subject_token=good, subject_token_type=Constants.ACCESS_TOKEN_TYPE)
+
+
+def test_sdk_saml2_to_id_token_without_audience(vlsim_url, sdk_session):
+    """IssueSpec: audience and requested_token_type are each "If missing or null, it is inferred
+    from other arguments": a SAML2 subject without either gets an id_token for this vCenter."""
+    tok = token_stub(vlsim_url, sdk_session)
+    saml = issue(tok, subject_token=idp_jwt(vlsim_url), subject_token_type=Constants.ACCESS_TOKEN_TYPE)
+    assert saml.issued_token_type == Constants.SAML2_TOKEN_TYPE
+    info = issue(tok, subject_token=saml.access_token, subject_token_type=Constants.SAML2_TOKEN_TYPE)
+    assert info.issued_token_type == Constants.ID_TOKEN_TYPE
+    claims = verify_jwt(vlsim_url, info.access_token, issuer(vlsim_url))
+    assert claims["aud"] == issuer(vlsim_url)
+    # Any audience is accepted unless the fixtures list the ones served.
+    other = issue(tok, subject_token=saml.access_token, subject_token_type=Constants.SAML2_TOKEN_TYPE,
+                  audience="urn:example:anything")
+    assert verify_jwt(vlsim_url, other.access_token, "urn:example:anything")["sub"] == "Administrator@vsphere.local"
 
 
 def test_sdk_legacy_token_exchange(vlsim_url, sdk_session):
@@ -364,10 +376,10 @@ def test_rest_form_token_endpoint_and_sign_login(vlsim_url):
     # OAuth2 error bodies.
     for data, code in [
         ({}, "invalid_request"),
-        ({"grant_type": "client_credentials"}, "invalid_request"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
         ({"grant_type": Constants.TOKEN_EXCHANGE_GRANT, "subject_token": "x.y.z",
           "subject_token_type": Constants.ACCESS_TOKEN_TYPE}, "invalid_grant"),
-        ({"grant_type": Constants.TOKEN_EXCHANGE_GRANT, "subject_token": saml_b64, "audience": "nope",
+        ({"grant_type": Constants.TOKEN_EXCHANGE_GRANT, "subject_token": saml_b64, "scope": "openid admin",
           "subject_token_type": Constants.SAML2_TOKEN_TYPE}, "invalid_scope"),
     ]:
         r = s.post(f"{vlsim_url}/api/vcenter/authentication/token", headers=hdr, data=data)

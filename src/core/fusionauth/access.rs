@@ -11,8 +11,9 @@ use crate::core::tokens::{self, Claims, Expectations};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// Claims the caller of vend cannot set.
-const VEND_RESERVED: &[&str] = &["exp", "iat", "amr", "cnf"];
+/// Claims the caller of vend cannot set: "The only 'reserved' claims that cannot be
+/// specified are exp and iat."
+const VEND_RESERVED: &[&str] = &["exp", "iat"];
 
 /// What an access token says about the login it comes from.
 pub(super) struct Grant<'a> {
@@ -81,12 +82,12 @@ impl FusionAuth<'_> {
         if let Some(name) = &user.username {
             claims.insert("preferred_username".into(), json!(name));
         }
-        if let Some(app) = app {
+        // A user not registered to the application gets no claims for it, `aud` included
+        // ("the returned access token will not contain claims for an application").
+        if let Some((app, reg)) = app.and_then(|a| user.registration(&a.id).map(|r| (a, r))) {
             claims.insert("aud".into(), json!(app.id));
-            if let Some(reg) = user.registration(&app.id) {
-                claims.insert("applicationId".into(), json!(app.id));
-                claims.insert("roles".into(), json!(reg.roles));
-            }
+            claims.insert("applicationId".into(), json!(app.id));
+            claims.insert("roles".into(), json!(reg.roles));
         }
         if let Some(sid) = sid {
             claims.insert("sid".into(), json!(sid));
@@ -107,20 +108,14 @@ impl FusionAuth<'_> {
             .ok_or_else(|| invalid_application(id))
     }
 
-    /// Issuers `/api/jwt/validate` trusts: every tenant's, plus the Horizon Connection
-    /// Server name (tokens from `JwtToken_Generate`).
-    pub fn trusted_issuers(&self) -> Vec<String> {
-        let mut issuers = self.directory().issuers();
-        issuers.push(self.state.neighbours.get().connection_server_name.clone());
-        issuers
-    }
-
-    /// `GET /api/jwt/validate`: the claims of a token signed by a key of the ring, unexpired,
-    /// already valid (`nbf`), from a trusted issuer; a `tid` outside `scope` is refused.
+    /// `GET /api/jwt/validate`: "the signature is valid and the payload has not been
+    /// tampered with and the token is not expired" — signed by a key of this instance (the
+    /// `kid` picks it, the key fixes the algorithm), unexpired (a token without `exp` never
+    /// expires, as in FusionAuth's JWT library), already valid (`nbf`), whoever its issuer.
+    /// A `tid` outside `scope` is refused.
     pub fn validate(&self, token: &str, scope: TenantScope<'_>) -> CoreResult<Claims> {
-        let issuers = self.trusted_issuers();
         let expect = Expectations {
-            issuers: Some(&issuers),
+            allow_missing_exp: true,
             ..Default::default()
         };
         let verified = tokens::verify(
@@ -172,10 +167,10 @@ impl FusionAuth<'_> {
             .and_then(Value::as_i64)
             .unwrap_or(now);
         let registered = user.registration(&app.id).is_some();
-        let sid = claims.get("sid").and_then(Value::as_str);
-        // A usable refresh token (same user, its id = the JWT's sid, target app issues them,
-        // same expiration policy) yields a new one for the target app; anything else is
-        // silently ignored, as FusionAuth does.
+        // "a valid non-expired refresh token" of the same user, for a target application that
+        // generates them and has the same expiration policy, yields a new one for the target
+        // application (keeping the original's start); anything else is silently ignored, as
+        // FusionAuth does. Which login the refresh token came from does not matter.
         let mut new_refresh = None;
         if let Some(presented) = refresh_token {
             if let Some(record) = self.refresh_by_value(presented)? {
@@ -185,7 +180,6 @@ impl FusionAuth<'_> {
                     == Some(policy.expiration);
                 if registered
                     && record.user_id == user.id
-                    && Some(record.id.as_str()) == sid
                     && app.generate_refresh_tokens
                     && same_policy
                 {
@@ -196,6 +190,7 @@ impl FusionAuth<'_> {
                         auth_time: record.auth_time,
                         device: record.device.clone(),
                         start_instant: Some(record.start_instant),
+                        scopes: record.scopes.clone(),
                     })?);
                 }
             }
@@ -238,13 +233,14 @@ impl FusionAuth<'_> {
         let default_key = self.default_key();
         let policy = tenant.map(|t| dir.tenant_policy(t, &default_key));
         let ttl = match ttl {
-            None | Some(0) => policy
+            None => policy
                 .as_ref()
                 .map_or(super::DEFAULT_ACCESS_TTL_SECS, |p| p.ttl_secs),
-            Some(t) if t < 0 => {
+            // "Any integer value greater than 0 is allowed."
+            Some(t) if t <= 0 => {
                 return Err(CoreError::invalid_argument(
                     "timeToLiveInSeconds",
-                    "timeToLiveInSeconds must be positive",
+                    format!("timeToLiveInSeconds must be greater than 0, got {t}"),
                 ))
             }
             Some(t) => t,

@@ -136,7 +136,7 @@ impl FusionAuth<'_> {
     async fn sign_in(
         &self,
         dir: &Directory,
-        user: User,
+        mut user: User,
         app: Option<&Application>,
         authentication_type: &str,
         options: SignInOptions,
@@ -158,6 +158,8 @@ impl FusionAuth<'_> {
                 })?,
         };
         let registered = app.is_none_or(|a| user.registration(&a.id).is_some());
+        user.logged_in(app.map(|a| a.id.as_str()), self.svc.clock.now_ms());
+        self.put_user(&user)?;
         if no_jwt {
             return Ok(LoginOutcome {
                 user,
@@ -179,6 +181,7 @@ impl FusionAuth<'_> {
                     auth_time: now,
                     device,
                     start_instant: None,
+                    scopes: Vec::new(),
                 })?)
             }
             _ => None,
@@ -265,6 +268,8 @@ impl FusionAuth<'_> {
                     active: true,
                     verified: true,
                     insert_instant: now_ms,
+                    last_login_instant: None,
+                    last_update_instant: Some(now_ms),
                     registrations: Vec::new(),
                 };
                 self.event(
@@ -289,7 +294,9 @@ impl FusionAuth<'_> {
                 application_id: app.id.clone(),
                 roles: app.default_roles.clone(),
                 insert_instant: now_ms,
+                last_login_instant: None,
             });
+            user.last_update_instant = Some(now_ms);
         }
         self.put_user(&user)?;
         self.svc.store.flush().await?;

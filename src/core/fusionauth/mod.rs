@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use access::Issued;
 pub use directory::{ApiKey, Application, Directory, IdentityProvider, JwtPolicy, Tenant};
 pub use login::{LoginOutcome, LoginRequest, ReconcileRequest, SignInOptions};
-pub use refresh::{IssuedRefresh, NewRefresh, RefreshToken, Refreshed};
+pub use refresh::{IssuedRefresh, NewRefresh, RefreshRequest, RefreshToken, Refreshed};
 pub use revoke::RevokeTarget;
 pub use users::{Registration, User};
 
@@ -204,6 +204,7 @@ impl<'a> FusionAuth<'a> {
                     application_id: r.application.clone(),
                     roles: r.roles.clone(),
                     insert_instant: now,
+                    last_login_instant: None,
                 });
             }
             let user = User {
@@ -217,6 +218,8 @@ impl<'a> FusionAuth<'a> {
                 active: true,
                 verified: true,
                 insert_instant: now,
+                last_login_instant: None,
+                last_update_instant: Some(now),
                 registrations,
             };
             self.put_user(&user)?;

@@ -1,5 +1,6 @@
-//! Refresh tokens: opaque random strings, stored only as their SHA-256 (hex) with the user,
-//! application, tenant, instants and device metadata; indexed by id and by user. Reusable or
+//! Refresh tokens: opaque random strings, keyed by their SHA-256 (hex) with the user,
+//! application, tenant, instants and device metadata, and the value itself (the Retrieve
+//! API returns it, as FusionAuth does); indexed by id and by user. Reusable or
 //! OneTimeUse (rotation by an atomic compare-and-swap: of concurrent refreshes exactly one
 //! wins), Fixed or SlidingWindow expiry, per the application's effective policy.
 
@@ -33,6 +34,13 @@ pub struct RefreshToken {
     /// `metaData.device` (description, name, type, lastAccessedAddress, lastAccessedInstant).
     #[serde(default)]
     pub device: Map<String, Value>,
+    /// `metaData.scopes`: the OAuth scopes granted with it (none for the Login API).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// The token's value ("the string representation of the encoded Refresh Token"); absent
+    /// in records stored before vlsim kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// A refresh token handed to a client.
@@ -44,6 +52,18 @@ pub struct IssuedRefresh {
     pub max_age_secs: i64,
 }
 
+/// A `/api/jwt/refresh` request.
+#[derive(Debug, Clone, Default)]
+pub struct RefreshRequest {
+    /// The refresh token presented.
+    pub token: String,
+    pub ttl_override: Option<i64>,
+    /// The previous access token, relayed in the `jwt.refresh` event's `original`.
+    pub original: Option<String>,
+    /// The client's address, kept as `metaData.device.lastAccessedAddress`.
+    pub client_ip: Option<String>,
+}
+
 /// What `/api/jwt/refresh` returns.
 #[derive(Debug, Clone)]
 pub struct Refreshed {
@@ -53,21 +73,6 @@ pub struct Refreshed {
 
 fn invalid_refresh() -> CoreError {
     CoreError::invalid_argument("refreshToken", "The refreshToken is invalid.")
-}
-
-/// A JWT's payload, unverified (empty if it is not a JWT).
-fn unverified_claims(token: &str) -> Map<String, Value> {
-    use base64::Engine;
-    token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p)
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
 }
 
 fn user_index_key(user_id: &str, token_id: &str) -> String {
@@ -82,6 +87,8 @@ pub struct NewRefresh<'a> {
     pub device: Map<String, Value>,
     /// Keep this start instant (issue keeps the original's).
     pub start_instant: Option<i64>,
+    /// OAuth scopes granted with it.
+    pub scopes: Vec<String>,
 }
 
 impl FusionAuth<'_> {
@@ -103,6 +110,8 @@ impl FusionAuth<'_> {
             expiration_instant: start.saturating_add(new.policy.refresh_ttl_ms()),
             auth_time: new.auth_time,
             device,
+            scopes: new.scopes,
+            token: Some(token.clone()),
         };
         let fa = self.state;
         // The token and its two indexes land together or not at all, even across a crash:
@@ -168,11 +177,11 @@ impl FusionAuth<'_> {
     /// token with the same id). Flushed before it returns.
     pub async fn refresh(
         &self,
-        presented: &str,
+        request: RefreshRequest,
         scope: TenantScope<'_>,
-        ttl_override: Option<i64>,
-        original: Option<&str>,
     ) -> CoreResult<Refreshed> {
+        let presented = request.token.as_str();
+        let ttl_override = request.ttl_override;
         let now = self.svc.clock.now_ms();
         let hash = sha256_hex(presented);
         let fa = self.state;
@@ -221,6 +230,9 @@ impl FusionAuth<'_> {
 
         let mut next = record.clone();
         next.device.insert("lastAccessedInstant".into(), json!(now));
+        if let Some(ip) = &request.client_ip {
+            next.device.insert("lastAccessedAddress".into(), json!(ip));
+        }
         if policy.expiration == ExpirationPolicy::SlidingWindow {
             next.start_instant = now;
             next.expiration_instant = now.saturating_add(policy.refresh_ttl_ms());
@@ -229,6 +241,7 @@ impl FusionAuth<'_> {
             UsagePolicy::OneTimeUse => {
                 let fresh = crate::core::identity::random_token(REFRESH_TOKEN_BYTES);
                 next.token_hash = sha256_hex(&fresh);
+                next.token = Some(fresh.clone());
                 // The atomic take and rotation: exactly one concurrent caller finds the old
                 // value still in place; the old value goes and the new one with its
                 // indexes arrives in one transaction.
@@ -276,13 +289,9 @@ impl FusionAuth<'_> {
             ("userId", json!(user.id)),
             ("rotated", json!(policy.usage == UsagePolicy::OneTimeUse)),
         ]);
-        // Like FusionAuth's webhook: the previous access token, only if it is this user's
-        // and this refresh token's (its signature is not the point here).
-        if let Some(original) = original.filter(|t| {
-            let c = unverified_claims(t);
-            c.get("sub").and_then(Value::as_str) == Some(user.id.as_str())
-                && c.get("sid").and_then(Value::as_str) == Some(next.id.as_str())
-        }) {
+        // "When provided on the request, this value will be relayed in the related JWT Refresh
+        // webhook event within the original field."
+        if let Some(original) = request.original {
             event.insert("original".into(), json!(original));
         }
         self.event(
@@ -319,8 +328,13 @@ impl FusionAuth<'_> {
         user_id: &str,
         scope: TenantScope<'_>,
     ) -> CoreResult<Vec<RefreshToken>> {
-        let user = self.scoped_user(user_id, scope)?;
-        self.tokens_of(&user.id)
+        // The seed lists no 404 for this call: a user that does not exist (or is in another
+        // tenant) simply has no refresh tokens.
+        match self.scoped_user(user_id, scope) {
+            Ok(user) => self.tokens_of(&user.id),
+            Err(CoreError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     pub(super) fn tokens_of(&self, user_id: &str) -> CoreResult<Vec<RefreshToken>> {

@@ -38,11 +38,10 @@ impl FusionAuth<'_> {
             dir.application(id)
                 .filter(|a| in_scope(scope, &a.tenant_id))
                 .map(|a| a.id.clone())
-                .ok_or_else(|| {
-                    CoreError::invalid_argument(
-                        "applicationId",
-                        format!("No application with id [{id}]"),
-                    )
+                .ok_or_else(|| CoreError::NotFound {
+                    entity: "application",
+                    id: id.to_string(),
+                    message: format!("No application with id [{id}]"),
                 })
         };
         let single = matches!(target, RevokeTarget::Token(_) | RevokeTarget::TokenId(_));

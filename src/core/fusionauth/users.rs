@@ -22,6 +22,12 @@ pub struct User {
     pub active: bool,
     pub verified: bool,
     pub insert_instant: i64,
+    /// Milliseconds; the last successful login (Login API, reconcile).
+    #[serde(default)]
+    pub last_login_instant: Option<i64>,
+    /// Milliseconds; the last change to the user (absent in old records: the insert).
+    #[serde(default)]
+    pub last_update_instant: Option<i64>,
     #[serde(default)]
     pub registrations: Vec<Registration>,
 }
@@ -32,6 +38,9 @@ pub struct Registration {
     pub application_id: String,
     pub roles: Vec<String>,
     pub insert_instant: i64,
+    /// Milliseconds; the last login to this application.
+    #[serde(default)]
+    pub last_login_instant: Option<i64>,
 }
 
 impl User {
@@ -39,6 +48,18 @@ impl User {
         self.registrations
             .iter()
             .find(|r| r.application_id == application_id)
+    }
+
+    /// Records a login at `now_ms`, to `application_id` when given.
+    pub fn logged_in(&mut self, application_id: Option<&str>, now_ms: i64) {
+        self.last_login_instant = Some(now_ms);
+        if let Some(reg) = self
+            .registrations
+            .iter_mut()
+            .find(|r| Some(r.application_id.as_str()) == application_id)
+        {
+            reg.last_login_instant = Some(now_ms);
+        }
     }
 }
 
@@ -73,12 +94,14 @@ impl FusionAuth<'_> {
         }
     }
 
-    /// A user the caller may see, or `[invalid]userId`.
+    /// A user the caller may see, or not found (a user of another tenant is as missing).
     pub fn scoped_user(&self, user_id: &str, scope: TenantScope<'_>) -> CoreResult<User> {
         self.user(user_id)?
             .filter(|u| in_scope(scope, &u.tenant_id))
-            .ok_or_else(|| {
-                CoreError::invalid_argument("userId", format!("No user with id [{user_id}]"))
+            .ok_or_else(|| CoreError::NotFound {
+                entity: "user",
+                id: user_id.to_string(),
+                message: format!("No user with id [{user_id}]"),
             })
     }
 }

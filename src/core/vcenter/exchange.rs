@@ -13,26 +13,24 @@ use base64::Engine;
 use serde_json::json;
 
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-
 pub const TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
-
 pub const TYPE_ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
-
 pub const TYPE_REFRESH_TOKEN: &str = "urn:ietf:params:oauth:token-type:refresh_token";
-
 pub const TYPE_SAML2: &str = "urn:ietf:params:oauth:token-type:saml2";
-
 pub const TYPE_SAML1: &str = "urn:ietf:params:oauth:token-type:saml1";
-
 pub const TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 
-/// `InvalidArgument` fields that mean "cannot issue for this target" (OAuth2 `invalid_scope`)
-/// rather than a malformed request (`invalid_request`).
-pub const TARGET_FIELDS: &[&str] = &[FIELD_TARGET_AUDIENCE, FIELD_TARGET_SCOPE];
-
+/// `InvalidArgument` fields whose refusal is not a malformed request (OAuth2
+/// `invalid_request`) but a target this vCenter does not serve (`invalid_target`), a scope it
+/// cannot satisfy (`invalid_scope`), or a grant type it does not support
+/// (`unsupported_grant_type`).
 pub const FIELD_TARGET_AUDIENCE: &str = "target.audience";
-
 pub const FIELD_TARGET_SCOPE: &str = "target.scope";
+pub const FIELD_UNSUPPORTED_GRANT: &str = "grant_type.unsupported";
+
+/// Scopes an exchanged JWT satisfies: `openid` (it is an OpenID token), `profile` (it names
+/// the user), `groups` (it lists them in `group_names`).
+pub const SATISFIABLE_SCOPES: &[&str] = &["openid", "profile", "groups"];
 
 /// `com.vmware.vcenter.authentication.token.issue_spec` (also the legacy exchange spec).
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
@@ -143,26 +141,17 @@ impl Vcenter<'_> {
         let grant_type = required(&spec.grant_type, "grant_type")?;
         if grant_type != GRANT_TOKEN_EXCHANGE {
             return Err(CoreError::invalid_argument(
-                "grant_type",
+                FIELD_UNSUPPORTED_GRANT,
                 format!("Unsupported grant type {grant_type}"),
             ));
         }
         let subject_token = required(&spec.subject_token, "subject_token")?;
         let subject_type = required(&spec.subject_token_type, "subject_token_type")?;
-        let requested = match spec.requested_token_type.as_deref() {
-            Some(t @ (TYPE_SAML2 | TYPE_ID_TOKEN | TYPE_ACCESS_TOKEN)) => t,
-            Some(TYPE_JWT) => TYPE_ACCESS_TOKEN,
-            Some(other) => {
-                return Err(CoreError::invalid_argument(
-                    "requested_token_type",
-                    format!("requested_token_type {other} is not supported"),
-                ))
-            }
-            // Server's discretion: SAML for an IdP token, a JWT for a SAML token.
-            None if subject_type == TYPE_SAML2 => TYPE_ID_TOKEN,
-            None => TYPE_SAML2,
-        };
-        match (&spec.actor_token, &spec.actor_token_type) {
+        // The tokens first: a subject that does not verify is invalid_grant whatever else
+        // the request says.
+        let subject = self.subject(&subject_token, &subject_type, "subject_token")?;
+        let actor = match (&spec.actor_token, &spec.actor_token_type) {
+            (Some(t), Some(tt)) => Some(self.subject(t, tt, "actor_token")?),
             (Some(_), None) => {
                 return Err(CoreError::invalid_argument(
                     "actor_token_type",
@@ -175,8 +164,23 @@ impl Vcenter<'_> {
                     "actor_token_type given without actor_token",
                 ))
             }
-            _ => {}
-        }
+            (None, None) => None,
+        };
+        // "If missing or null, it is inferred from other arguments": the type is at the
+        // server's discretion (SAML for an IdP token, a JWT for a SAML token), the audience
+        // of a JWT this vCenter itself (its issuer), the resource is not needed.
+        let requested = match spec.requested_token_type.as_deref() {
+            Some(t @ (TYPE_SAML2 | TYPE_ID_TOKEN | TYPE_ACCESS_TOKEN)) => t,
+            Some(TYPE_JWT) => TYPE_ACCESS_TOKEN,
+            Some(other) => {
+                return Err(CoreError::invalid_argument(
+                    "requested_token_type",
+                    format!("requested_token_type {other} is not supported"),
+                ))
+            }
+            None if subject_type == TYPE_SAML2 => TYPE_ID_TOKEN,
+            None => TYPE_SAML2,
+        };
         if let Some(resource) = &spec.resource {
             let absolute = resource
                 .split_once("://")
@@ -188,37 +192,29 @@ impl Vcenter<'_> {
                 ));
             }
         }
-        let wants_jwt = requested != TYPE_SAML2;
+        // Any audience, unless the fixtures list the ones this vCenter serves.
         if let Some(audience) = &spec.audience {
-            if wants_jwt && !rt.spec.audiences.iter().any(|a| a == audience) {
+            if !rt.spec.audiences.is_empty() && !rt.spec.audiences.contains(audience) {
                 return Err(CoreError::invalid_argument(
                     FIELD_TARGET_AUDIENCE,
                     format!("Unknown audience value {audience}"),
                 ));
             }
-        } else if wants_jwt {
-            return Err(CoreError::invalid_argument(
-                "audience",
-                "Audience is required to request a JWT.",
-            ));
         }
         let scopes: Vec<&str> = spec
             .scope
             .as_deref()
             .map(|s| s.split(' ').filter(|x| !x.is_empty()).collect())
             .unwrap_or_default();
-        if let Some(bad) = scopes.iter().find(|s| **s != "openid") {
+        if let Some(bad) = scopes.iter().find(|s| !SATISFIABLE_SCOPES.contains(s)) {
             return Err(CoreError::invalid_argument(
                 FIELD_TARGET_SCOPE,
-                format!("scope {bad} cannot be granted"),
+                format!(
+                    "scope {bad} cannot be granted; this vCenter grants {}",
+                    SATISFIABLE_SCOPES.join(", ")
+                ),
             ));
         }
-
-        let subject = self.subject(&subject_token, &subject_type, "subject_token")?;
-        let actor = match (&spec.actor_token, &spec.actor_token_type) {
-            (Some(t), Some(tt)) => Some(self.subject(t, tt, "actor_token")?),
-            _ => None,
-        };
 
         let now_ms = self.svc.clock.now_ms();
         let now = now_ms.div_euclid(1000);
@@ -246,10 +242,12 @@ impl Vcenter<'_> {
         } else {
             let lifetime = rt.spec.jwt_token_lifetime_seconds;
             let (name, domain) = split_user(&subject.principal, &rt.spec.domain);
+            let issuer = rt.issuer(host);
+            let audience = spec.audience.clone().unwrap_or_else(|| issuer.clone());
             let mut claims: Claims = details(&[
-                ("iss", json!(rt.issuer(host))),
+                ("iss", json!(issuer)),
                 ("sub", json!(subject.principal)),
-                ("aud", json!(spec.audience)),
+                ("aud", json!(audience)),
                 ("domain", json!(domain)),
                 ("group_names", json!(subject.groups)),
                 ("iat", json!(now)),

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub use exchange::{
-    IssueSpec, TokenInfo, FIELD_TARGET_AUDIENCE, FIELD_TARGET_SCOPE, GRANT_TOKEN_EXCHANGE,
-    TARGET_FIELDS, TYPE_ACCESS_TOKEN, TYPE_ID_TOKEN, TYPE_JWT, TYPE_REFRESH_TOKEN, TYPE_SAML1,
-    TYPE_SAML2,
+    IssueSpec, TokenInfo, FIELD_TARGET_AUDIENCE, FIELD_TARGET_SCOPE, FIELD_UNSUPPORTED_GRANT,
+    GRANT_TOKEN_EXCHANGE, SATISFIABLE_SCOPES, TYPE_ACCESS_TOKEN, TYPE_ID_TOKEN, TYPE_JWT,
+    TYPE_REFRESH_TOKEN, TYPE_SAML1, TYPE_SAML2,
 };
 pub use runtime::{issuer_matches, VcenterRuntime};
 pub use subject::{decode_saml_token, Credentials, Subject};
