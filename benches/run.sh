@@ -24,8 +24,9 @@ done
 
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "openssl is needed" >&2; exit 2; }
-[ -x target/release/vlsim ] || cargo build --release --locked --bin vlsim
-BIN=$PWD/target/release/vlsim
+# VLSIM_BIN picks another build (e.g. of another profile) to measure.
+BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || [ -x "$BIN" ] || cargo build --release --locked --bin vlsim
 CORES=$(nproc)
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT

@@ -3,8 +3,9 @@
 # and idle resident memory of the release binary. Prints figures; asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x target/release/vlsim ] || cargo build --release --locked --bin vlsim
-BIN=$PWD/target/release/vlsim
+# VLSIM_BIN picks another build (e.g. of another profile) to measure.
+BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || [ -x "$BIN" ] || cargo build --release --locked --bin vlsim
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 measure() { # data dir → sets MS (ms to healthy) and PID
