@@ -576,7 +576,7 @@ class Runner:
                 self._transfer(t, ctx)
             except StepError as e:
                 messages.append(f"[{_text(t, 'name')}] {e}")
-                if _bool(t.get("failOnError"), True):
+                if _bool(t.get("failOnError"), False):
                     failed = True
                     break
         return StepResult(step.get("name"), not failed, messages)

@@ -185,6 +185,13 @@ def test_without_maintain_http_session_the_login_is_lost(vlsim_url, tmp_path):
     assert 'xsi:type="SecurityError"' in result.steps[-1].response, result.steps[-1].response
 
 
+def test_property_transfer_without_a_source_fails_the_transfer_step(vlsim_url, tmp_path):
+    copy = variant(tmp_path, "//vdi:returnval/vdi:token</con:sourcePath>", "//vdi:returnval/vdi:jwt</con:sourcePath>")
+    result = run_case(vlsim_url, ADMIN_CASE, copy)
+    assert [s.name for s in result.steps if not s.ok] == ["Transfer the token"], result.report()
+    assert "Missing match for Source XPath" in result.failures[0], result.failures
+
+
 def test_schema_compliance_checks_against_the_interface_wsdl(vlsim_url, tmp_path):
     wsdl = http_session().get(f"{vlsim_url}/view-vlsi/sdk?wsdl", timeout=10).text
     old = '<xsd:element name="expiryTime" type="xsd:dateTime" minOccurs="0"/>'
