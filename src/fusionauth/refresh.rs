@@ -34,6 +34,7 @@ pub async fn refresh(
         ttl_override: ttl,
         original,
         client_ip: client_ip(&req, None),
+        ..RefreshRequest::default()
     };
     let refreshed = state
         .core

@@ -58,6 +58,101 @@ pub struct TenantSpec {
     pub issuer: String,
     #[serde(default)]
     pub jwt: JwtConfigSpec,
+    /// OAuth2 / OpenID Connect settings of the tenant (`[fusionauth.tenants.oauth]`).
+    #[serde(default)]
+    pub oauth: TenantOAuthSpec,
+}
+
+/// The reserved `oauth.issuer` value that stands for the origin a client reached vlsim at
+/// (`http://127.0.0.1:8080`), so that strict OIDC clients find `issuer` equal to the URL
+/// discovery started from.
+pub const ORIGIN_ISSUER: &str = "{origin}";
+
+/// A tenant's OAuth2 settings. Absent fields take FusionAuth's defaults.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TenantOAuthSpec {
+    /// `iss` of what `/oauth2/*` mints and of discovery: absent = the tenant's `issuer`
+    /// (FusionAuth), `"{origin}"` = the request's origin.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// How long an authorization code lives (FusionAuth
+    /// `authorizationGrantIdTimeToLiveInSeconds`, default 30).
+    #[serde(default)]
+    pub authorization_code_ttl_seconds: Option<i64>,
+    /// How long a hosted-login SSO session lives (default 3600).
+    #[serde(default)]
+    pub sso_session_ttl_seconds: Option<i64>,
+}
+
+/// An OAuth grant an application may use (`enabledGrants`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthGrant {
+    AuthorizationCode,
+    RefreshToken,
+    Password,
+}
+
+impl OAuthGrant {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::Password => "password",
+        }
+    }
+}
+
+/// `clientAuthenticationPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub enum ClientAuthenticationPolicy {
+    #[default]
+    Required,
+    NotRequired,
+    #[serde(rename = "NotRequiredWhenUsingPKCE")]
+    NotRequiredWhenUsingPkce,
+}
+
+/// `proofKeyForCodeExchangePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+pub enum PkcePolicy {
+    Required,
+    #[default]
+    NotRequired,
+    NotRequiredWhenUsingClientAuthentication,
+}
+
+/// An application's `oauthConfiguration`; its client id is the application id.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfigSpec {
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Redirect URIs compared exactly (`authorizedRedirectURLs`).
+    #[serde(default)]
+    pub authorized_redirect_urls: Vec<String>,
+    /// Also accept any loopback redirect URI, `http://127.0.0.1:<any port>/...`,
+    /// `http://[::1]:<port>/...` and `http://localhost:<port>/...` (RFC 8252 §7.3; a vlsim
+    /// extension).
+    #[serde(default)]
+    pub allow_loopback_redirects: bool,
+    #[serde(default = "default_grants")]
+    pub enabled_grants: Vec<OAuthGrant>,
+    #[serde(default)]
+    pub client_authentication_policy: ClientAuthenticationPolicy,
+    #[serde(default)]
+    pub proof_key_for_code_exchange_policy: PkcePolicy,
+    /// Where `/oauth2/logout` sends the browser without a `post_logout_redirect_uri`.
+    #[serde(default)]
+    pub logout_url: Option<String>,
+    /// The hosted login only completes for users registered to the application.
+    #[serde(default)]
+    pub require_registration: bool,
+}
+
+fn default_grants() -> Vec<OAuthGrant> {
+    vec![OAuthGrant::AuthorizationCode, OAuthGrant::RefreshToken]
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -80,6 +175,10 @@ pub struct ApplicationSpec {
     pub require_authentication: bool,
     #[serde(default)]
     pub jwt: Option<JwtConfigSpec>,
+    /// OAuth2 client settings (`[fusionauth.applications.oauth]`); without them the
+    /// application is not an OAuth client.
+    #[serde(default)]
+    pub oauth: Option<OAuthConfigSpec>,
 }
 
 fn yes() -> bool {

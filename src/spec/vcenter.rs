@@ -54,6 +54,8 @@ fn default_jwt_lifetime() -> i64 {
 fn default_trusted_issuers() -> Vec<String> {
     [
         "vlsim.test",
+        "http://{host}",
+        "https://{host}",
         "cs1.vlsim.test",
         "https://{host}/openidconnect/vsphere.local",
     ]

@@ -26,6 +26,9 @@ pub mod trees {
     pub const FA_REFRESH_TOKENS: &str = "fa_refresh_tokens";
     pub const FA_REFRESH_IDS: &str = "fa_refresh_ids";
     pub const FA_REFRESH_BY_USER: &str = "fa_refresh_by_user";
+    pub const FA_OAUTH_CODES: &str = "fa_oauth_codes";
+    pub const FA_OAUTH_SSO: &str = "fa_oauth_sso";
+    pub const FA_OAUTH_LOGINS: &str = "fa_oauth_logins";
     pub const VCENTER_USERS: &str = "vcenter_users";
 }
 

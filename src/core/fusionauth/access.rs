@@ -28,6 +28,17 @@ pub(super) struct Grant<'a> {
     pub auth_time: i64,
     pub iat: i64,
     pub exp: i64,
+    /// Set for tokens minted by `/oauth2/token`.
+    pub oauth: Option<OAuthClaims<'a>>,
+}
+
+/// What an OAuth access token says beyond a Login API one: the tenant's OAuth issuer, the
+/// client as audience (registered or not) and the granted scopes.
+pub(super) struct OAuthClaims<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    /// Space-separated; left out when empty.
+    pub scope: &'a str,
 }
 
 /// `/api/jwt/issue`'s answer.
@@ -62,11 +73,15 @@ impl FusionAuth<'_> {
             auth_time,
             iat,
             exp,
+            oauth,
         } = grant;
-        let issuer = dir
-            .tenant(&user.tenant_id)
-            .map(|t| t.issuer.clone())
-            .unwrap_or_default();
+        let issuer = match &oauth {
+            Some(o) => o.issuer.to_string(),
+            None => dir
+                .tenant(&user.tenant_id)
+                .map(|t| t.issuer.clone())
+                .unwrap_or_default(),
+        };
         let mut claims: Claims = details(&[
             ("exp", json!(exp)),
             ("iat", json!(iat)),
@@ -91,6 +106,12 @@ impl FusionAuth<'_> {
         }
         if let Some(sid) = sid {
             claims.insert("sid".into(), json!(sid));
+        }
+        if let Some(o) = oauth {
+            claims.insert("aud".into(), json!(o.client_id));
+            if !o.scope.is_empty() {
+                claims.insert("scope".into(), json!(o.scope));
+            }
         }
         let key = self.signing_key(&policy.signing_key)?;
         tokens::mint(&key, &claims)
@@ -203,6 +224,7 @@ impl FusionAuth<'_> {
             auth_time,
             iat: now,
             exp,
+            oauth: None,
         };
         let token = self.mint_access(&dir, &user, grant)?;
         if new_refresh.is_some() {

@@ -2,7 +2,9 @@
 //! by the fixtures and cached in memory, and the JWT policy each application resolves to.
 
 use super::{sha256_hex, DEFAULT_ACCESS_TTL_SECS, DEFAULT_REFRESH_TTL_MINUTES};
-use crate::spec::fusionauth::{ExpirationPolicy, JwtConfigSpec, UsagePolicy};
+use crate::spec::fusionauth::{
+    ExpirationPolicy, JwtConfigSpec, OAuthConfigSpec, TenantOAuthSpec, UsagePolicy, ORIGIN_ISSUER,
+};
 use serde::{Deserialize, Serialize};
 
 /// The resolved `jwtConfiguration` that applies to one application (or tenant).
@@ -42,6 +44,37 @@ pub struct Tenant {
     pub name: String,
     pub issuer: String,
     pub jwt: JwtConfigSpec,
+    #[serde(default)]
+    pub oauth: TenantOAuthSpec,
+}
+
+/// FusionAuth's default authorization code lifetime.
+pub const DEFAULT_CODE_TTL_SECS: i64 = 30;
+/// How long a hosted-login SSO session lives unless the tenant says otherwise.
+pub const DEFAULT_SSO_TTL_SECS: i64 = 3600;
+
+impl Tenant {
+    /// The `iss` of what `/oauth2/*` mints for a client that reached vlsim at `origin`
+    /// (`scheme://host[:port]`).
+    pub fn oauth_issuer(&self, origin: &str) -> String {
+        match self.oauth.issuer.as_deref() {
+            None => self.issuer.clone(),
+            Some(ORIGIN_ISSUER) => origin.to_string(),
+            Some(fixed) => fixed.to_string(),
+        }
+    }
+
+    pub fn code_ttl_secs(&self) -> i64 {
+        self.oauth
+            .authorization_code_ttl_seconds
+            .unwrap_or(DEFAULT_CODE_TTL_SECS)
+    }
+
+    pub fn sso_ttl_secs(&self) -> i64 {
+        self.oauth
+            .sso_session_ttl_seconds
+            .unwrap_or(DEFAULT_SSO_TTL_SECS)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +88,9 @@ pub struct Application {
     pub allow_token_refresh: bool,
     pub require_authentication: bool,
     pub jwt: Option<JwtConfigSpec>,
+    /// Its OAuth client settings; `None`: not an OAuth client.
+    #[serde(default)]
+    pub oauth: Option<OAuthConfigSpec>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -90,46 +90,76 @@ impl FusionAuth<'_> {
                 "this application requires an API key to use the Login API".into(),
             ));
         }
-        let user = self.user_by_login(&tenant_id, &req.login_id)?.filter(|u| {
-            u.active
-                && u.password_hash
-                    .as_deref()
-                    .is_some_and(|h| verify_password(&req.password, h))
-        });
-        let Some(user) = user else {
-            self.event(
-                EVENT_LOGIN_FAILED,
-                false,
-                Some(req.login_id.clone()),
-                format!("Login failed for [{}]", req.login_id),
-                details(&[
-                    ("tenantId", json!(tenant_id)),
-                    ("applicationId", json!(req.application_id)),
-                ]),
-            );
-            return Err(CoreError::InvalidCredentials(
-                "The user was not found or the password was incorrect".into(),
-            ));
-        };
+        let user = self.check_password(
+            &tenant_id,
+            &req.login_id,
+            &req.password,
+            req.application_id.as_deref(),
+        )?;
         let outcome = self
             .sign_in(&dir, user, app.as_ref(), "PASSWORD", req.options)
             .await?;
+        self.login_success_event(
+            &outcome.user,
+            req.application_id.as_deref(),
+            "PASSWORD",
+            outcome.refresh.as_ref().map(|r| r.id.as_str()),
+        );
+        Ok(outcome)
+    }
+
+    /// The active user of `tenant_id` with this login id and password, or
+    /// `InvalidCredentials` (recorded as `user.login.failed`).
+    pub(super) fn check_password(
+        &self,
+        tenant_id: &str,
+        login_id: &str,
+        password: &str,
+        application_id: Option<&str>,
+    ) -> CoreResult<User> {
+        let user = self.user_by_login(tenant_id, login_id)?.filter(|u| {
+            u.active
+                && u.password_hash
+                    .as_deref()
+                    .is_some_and(|h| verify_password(password, h))
+        });
+        user.ok_or_else(|| {
+            self.event(
+                EVENT_LOGIN_FAILED,
+                false,
+                Some(login_id.to_string()),
+                format!("Login failed for [{login_id}]"),
+                details(&[
+                    ("tenantId", json!(tenant_id)),
+                    ("applicationId", json!(application_id)),
+                ]),
+            );
+            CoreError::InvalidCredentials(
+                "The user was not found or the password was incorrect".into(),
+            )
+        })
+    }
+
+    /// Records `user.login.success`.
+    pub(super) fn login_success_event(
+        &self,
+        user: &User,
+        application_id: Option<&str>,
+        authentication_type: &str,
+        refresh_token_id: Option<&str>,
+    ) {
         self.event(
             EVENT_LOGIN_SUCCESS,
             true,
-            Some(outcome.user.email.clone()),
-            format!("User {} logged in", outcome.user.email),
+            Some(user.email.clone()),
+            format!("User {} logged in", user.email),
             details(&[
-                ("userId", json!(outcome.user.id)),
-                ("applicationId", json!(req.application_id)),
-                ("authenticationType", json!("PASSWORD")),
-                (
-                    "refreshTokenId",
-                    json!(outcome.refresh.as_ref().map(|r| r.id.clone())),
-                ),
+                ("userId", json!(user.id)),
+                ("applicationId", json!(application_id)),
+                ("authenticationType", json!(authentication_type)),
+                ("refreshTokenId", json!(refresh_token_id)),
             ]),
         );
-        Ok(outcome)
     }
 
     /// Shared tail of login and reconcile: token, refresh token, flush.
@@ -195,6 +225,7 @@ impl FusionAuth<'_> {
             auth_time: now,
             iat: now,
             exp,
+            oauth: None,
         };
         let token = self.mint_access(dir, &user, grant)?;
         if refresh.is_some() {

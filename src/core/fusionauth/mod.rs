@@ -1,11 +1,13 @@
 //! FusionAuth rules, reached as `core.fusionauth()`: the directory of tenants, applications,
 //! API keys and identity providers (`directory.rs`), users (`users.rs`), logins and
 //! reconcile (`login.rs`), access tokens: mint, validate, issue, vend (`access.rs`),
-//! refresh tokens (`refresh.rs`) and their revocation (`revoke.rs`).
+//! refresh tokens (`refresh.rs`) and their revocation (`revoke.rs`), and OAuth2 / OpenID
+//! Connect (`oauth/`).
 
 mod access;
 mod directory;
 mod login;
+pub mod oauth;
 mod refresh;
 mod revoke;
 mod users;
@@ -66,6 +68,9 @@ pub struct FusionAuthState {
     refresh_ids: Table<String>,
     /// `userId/tokenId` → hex SHA-256 (index by user).
     refresh_by_user: Table<String>,
+    /// OAuth2 codes, hosted-login SSO sessions and login forms (CSRF), each by the hex
+    /// SHA-256 of its value.
+    oauth: oauth::OAuthTables,
 }
 
 impl FusionAuthState {
@@ -78,6 +83,7 @@ impl FusionAuthState {
             refresh_tokens: store.table(trees::FA_REFRESH_TOKENS)?,
             refresh_ids: store.table(trees::FA_REFRESH_IDS)?,
             refresh_by_user: store.table(trees::FA_REFRESH_BY_USER)?,
+            oauth: oauth::OAuthTables::open(store)?,
         })
     }
 }
@@ -119,11 +125,29 @@ impl<'a> FusionAuth<'a> {
         let mut dir = Directory::default();
         for t in &spec.tenants {
             known_key(&t.jwt.signing_key, &format!("tenant {}", t.id))?;
+            let ttl = |v: Option<i64>, name: &str, max: i64| match v {
+                Some(s) if !(1..=max).contains(&s) => Err(fixture_error(format!(
+                    "tenant {}: oauth.{name} must be between 1 and {max}",
+                    t.id
+                ))),
+                _ => Ok(()),
+            };
+            ttl(
+                t.oauth.authorization_code_ttl_seconds,
+                "authorization_code_ttl_seconds",
+                600,
+            )?;
+            ttl(
+                t.oauth.sso_session_ttl_seconds,
+                "sso_session_ttl_seconds",
+                31_536_000,
+            )?;
             dir.tenants.push(Tenant {
                 id: t.id.clone(),
                 name: t.name.clone(),
                 issuer: t.issuer.clone(),
                 jwt: t.jwt.clone(),
+                oauth: t.oauth.clone(),
             });
         }
         for a in &spec.applications {
@@ -146,6 +170,7 @@ impl<'a> FusionAuth<'a> {
                 allow_token_refresh: a.allow_token_refresh,
                 require_authentication: a.require_authentication,
                 jwt: a.jwt.clone(),
+                oauth: a.oauth.clone(),
             });
         }
         for k in &spec.api_keys {

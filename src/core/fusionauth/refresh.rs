@@ -6,7 +6,8 @@
 
 use super::access::Grant;
 use super::{
-    in_scope, sha256_hex, FusionAuth, JwtPolicy, TenantScope, User, EVENT_ISSUE, EVENT_REFRESH,
+    in_scope, sha256_hex, Application, Directory, FusionAuth, JwtPolicy, TenantScope, User,
+    EVENT_ISSUE, EVENT_REFRESH,
 };
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
@@ -62,7 +63,43 @@ pub struct RefreshRequest {
     pub original: Option<String>,
     /// The client's address, kept as `metaData.device.lastAccessedAddress`.
     pub client_ip: Option<String>,
+    /// The OAuth refresh grant: the token must belong to this application (client)...
+    pub application_id: Option<String>,
+    /// ...and may only ask for scopes it was granted.
+    pub scopes: Option<Vec<String>>,
 }
+
+/// A refresh token after a successful [`FusionAuth::rotate`].
+pub(super) struct Rotation {
+    pub next: RefreshToken,
+    pub user: User,
+    pub app: Application,
+    pub policy: JwtPolicy,
+    /// The value to hand back (new under OneTimeUse).
+    pub token_value: String,
+    pub auth_time: i64,
+    pub now_ms: i64,
+    pub now_secs: i64,
+    /// Seconds the new access token lives.
+    pub ttl: i64,
+}
+
+impl Rotation {
+    pub fn issued(&self) -> IssuedRefresh {
+        IssuedRefresh {
+            token: self.token_value.clone(),
+            id: self.next.id.clone(),
+            max_age_secs: self
+                .next
+                .expiration_instant
+                .saturating_sub(self.now_ms)
+                .div_euclid(1000),
+        }
+    }
+}
+
+/// The `InvalidArgument` field of a refresh asking for scopes its token was not granted.
+pub const SCOPE_NOT_GRANTED: &str = "[invalid]scope";
 
 /// What `/api/jwt/refresh` returns.
 #[derive(Debug, Clone)]
@@ -180,6 +217,72 @@ impl FusionAuth<'_> {
         request: RefreshRequest,
         scope: TenantScope<'_>,
     ) -> CoreResult<Refreshed> {
+        let dir = self.directory();
+        let rotation = self.rotate(&dir, &request, scope)?;
+        let Rotation {
+            ref next,
+            ref user,
+            ref app,
+            ref policy,
+            auth_time,
+            now_secs,
+            ttl,
+            ..
+        } = rotation;
+        let grant = Grant {
+            app: Some(app),
+            policy,
+            authentication_type: "REFRESH_TOKEN",
+            sid: Some(&next.id),
+            auth_time,
+            iat: now_secs,
+            exp: now_secs.saturating_add(ttl),
+            oauth: None,
+        };
+        let access_token = self.mint_access(&dir, user, grant)?;
+        self.svc.store.flush().await?;
+        self.refresh_event(&rotation, request.original);
+        Ok(Refreshed {
+            access_token,
+            refresh: rotation.issued(),
+        })
+    }
+
+    /// Records FusionAuth's `jwt.refresh` event for a rotation.
+    pub(super) fn refresh_event(&self, rotation: &Rotation, original: Option<String>) {
+        let next = &rotation.next;
+        let mut event = details(&[
+            ("refreshTokenId", json!(next.id)),
+            ("applicationId", json!(next.application_id)),
+            ("userId", json!(rotation.user.id)),
+            (
+                "rotated",
+                json!(rotation.policy.usage == UsagePolicy::OneTimeUse),
+            ),
+        ]);
+        // "When provided on the request, this value will be relayed in the related JWT Refresh
+        // webhook event within the original field."
+        if let Some(original) = original {
+            event.insert("original".into(), json!(original));
+        }
+        self.event(
+            EVENT_REFRESH,
+            true,
+            Some(rotation.user.email.clone()),
+            format!("Refresh token {} exchanged for a new access token", next.id),
+            event,
+        );
+    }
+
+    /// The stored half of a refresh: checks the presented token (and, for the OAuth grant,
+    /// its application and scopes), moves its window and last-access data, and under
+    /// OneTimeUse swaps its value. Not flushed: the caller mints, flushes and answers.
+    pub(super) fn rotate(
+        &self,
+        dir: &Directory,
+        request: &RefreshRequest,
+        scope: TenantScope<'_>,
+    ) -> CoreResult<Rotation> {
         let presented = request.token.as_str();
         let ttl_override = request.ttl_override;
         let now = self.svc.clock.now_ms();
@@ -198,17 +301,32 @@ impl FusionAuth<'_> {
             }
             return Err(invalid_refresh());
         }
-        let dir = self.directory();
+        if request
+            .application_id
+            .as_ref()
+            .is_some_and(|a| *a != record.application_id)
+        {
+            return Err(invalid_refresh());
+        }
+        if let Some(wanted) = &request.scopes {
+            if wanted.iter().any(|s| !record.scopes.contains(s)) {
+                return Err(CoreError::invalid_argument(
+                    SCOPE_NOT_GRANTED,
+                    "The scope provided is different than the scope used to generate the refresh token.",
+                ));
+            }
+        }
         let app = dir
             .application(&record.application_id)
-            .ok_or_else(invalid_refresh)?;
+            .ok_or_else(invalid_refresh)?
+            .clone();
         if !app.allow_token_refresh {
             return Err(CoreError::invalid_argument(
                 "[disabled]refreshToken",
                 "Refreshing tokens is disabled for this application.",
             ));
         }
-        let policy = dir.application_policy(app, &self.default_key());
+        let policy = dir.application_policy(&app, &self.default_key());
         let ttl = match ttl_override {
             None | Some(0) => policy.ttl_secs,
             Some(t) if t < 0 || t > policy.ttl_secs => {
@@ -271,43 +389,16 @@ impl FusionAuth<'_> {
                 presented.to_string()
             }
         };
-        let now_secs = now.div_euclid(1000);
-        let grant = Grant {
-            app: Some(app),
-            policy: &policy,
-            authentication_type: "REFRESH_TOKEN",
-            sid: Some(&next.id),
+        Ok(Rotation {
             auth_time: record.auth_time,
-            iat: now_secs,
-            exp: now_secs.saturating_add(ttl),
-        };
-        let access_token = self.mint_access(&dir, &user, grant)?;
-        self.svc.store.flush().await?;
-        let mut event = details(&[
-            ("refreshTokenId", json!(next.id)),
-            ("applicationId", json!(next.application_id)),
-            ("userId", json!(user.id)),
-            ("rotated", json!(policy.usage == UsagePolicy::OneTimeUse)),
-        ]);
-        // "When provided on the request, this value will be relayed in the related JWT Refresh
-        // webhook event within the original field."
-        if let Some(original) = request.original {
-            event.insert("original".into(), json!(original));
-        }
-        self.event(
-            EVENT_REFRESH,
-            true,
-            Some(user.email.clone()),
-            format!("Refresh token {} exchanged for a new access token", next.id),
-            event,
-        );
-        Ok(Refreshed {
-            access_token,
-            refresh: IssuedRefresh {
-                token: token_value,
-                id: next.id.clone(),
-                max_age_secs: next.expiration_instant.saturating_sub(now).div_euclid(1000),
-            },
+            next,
+            user,
+            app,
+            policy,
+            token_value,
+            now_ms: now,
+            now_secs: now.div_euclid(1000),
+            ttl,
         })
     }
 
