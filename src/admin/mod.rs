@@ -4,6 +4,7 @@
 //! `--admin-token` protects everything but health.
 
 mod controls;
+mod oauth_view;
 mod openapi;
 mod snapshots;
 mod state;

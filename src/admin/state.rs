@@ -1,5 +1,6 @@
 //! `GET /_vlsim/state`: the world as it is — keys' public parts, users (no credentials),
-//! sessions, refresh tokens (metadata only), counts and the control settings.
+//! sessions, refresh tokens (metadata only), OAuth2 clients and SSO sessions, counts and
+//! the control settings.
 
 use super::AdminResult;
 use crate::control::latency::LatencySettings;
@@ -8,7 +9,7 @@ use crate::core::keys::{algorithm_name, Jwk, SigningKey};
 use crate::core::sessions::Session;
 use crate::state::AppState;
 use crate::surface::Surface;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -89,6 +90,8 @@ impl SessionView {
 struct FusionAuth {
     users: Vec<UserView>,
     refresh_tokens: Vec<RefreshTokenView>,
+    /// OAuth2: tenants' settings, clients, SSO sessions, stored counts.
+    oauth: super::oauth_view::OAuthView,
 }
 
 /// A FusionAuth user as the admin API shows it (no password hash).
@@ -198,7 +201,7 @@ struct Control {
     clock_offset_seconds: i64,
 }
 
-pub async fn dump(state: web::Data<AppState>) -> AdminResult {
+pub async fn dump(state: web::Data<AppState>, req: HttpRequest) -> AdminResult {
     let core = &state.core;
     let now = core.clock().now_ms();
     let ring = core.key_ring();
@@ -238,6 +241,11 @@ pub async fn dump(state: web::Data<AppState>) -> AdminResult {
                 .into_iter()
                 .map(|t| RefreshTokenView::new(t, now))
                 .collect(),
+            oauth: super::oauth_view::view(
+                &fusionauth,
+                &crate::http::external_base_url(&req),
+                now,
+            )?,
         },
         vcenter: Vcenter {
             users: core

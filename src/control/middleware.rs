@@ -4,7 +4,7 @@
 
 use super::faults::Injected;
 use super::journal::{excerpt, Entry, Recorded};
-use super::redact::{is_secret_header, REDACTED};
+use super::redact::{is_secret_header, redact_header, REDACTED};
 use super::routes::RouteTag;
 use super::{Control, InjectedFault, OperationName};
 use crate::surface::Surface;
@@ -54,10 +54,11 @@ fn recorded_headers(headers: &HeaderMap) -> Vec<(String, String)> {
             let value = if is_secret_header(name.as_str()) {
                 REDACTED.to_string()
             } else {
-                String::from_utf8_lossy(value.as_bytes())
+                let raw: String = String::from_utf8_lossy(value.as_bytes())
                     .chars()
                     .take(512)
-                    .collect()
+                    .collect();
+                redact_header(name.as_str(), &raw)
             };
             (name.as_str().to_string(), value)
         })

@@ -33,8 +33,34 @@ static JSON_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
     .ok()
 });
 
-static FORM_SECRET: LazyLock<Option<Regex>> =
-    LazyLock::new(|| Regex::new(&format!(r"((?:^|&)(?:{SECRET_NAMES})=)[^&]*")).ok());
+/// Form fields that are secrets only in forms (JSON `code` is an error code): OAuth2
+/// authorization codes, PKCE verifiers, the hosted login form's CSRF token.
+const FORM_ONLY_SECRET_NAMES: &str = "code|code_verifier|csrf";
+
+static FORM_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(&format!(
+        r"((?:^|&)(?:{SECRET_NAMES}|{FORM_ONLY_SECRET_NAMES})=)[^&]*"
+    ))
+    .ok()
+});
+
+/// Query parameters of a redirect (`Location`) that carry secrets.
+static LOCATION_SECRET: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"([?&](?:code|access_token|id_token)=)[^&#]*").ok());
+
+/// A header value fit to record: secret headers entirely, an authorization code in a
+/// `Location` redirect.
+pub fn redact_header(name: &str, value: &str) -> String {
+    if is_secret_header(name) {
+        return REDACTED.to_string();
+    }
+    match LOCATION_SECRET.as_ref() {
+        Some(re) if name.eq_ignore_ascii_case("location") => re
+            .replace_all(value, format!("${{1}}{REDACTED}"))
+            .into_owned(),
+        _ => value.to_string(),
+    }
+}
 
 /// Redacts secrets in a request or response body (XML, JSON or form encoded).
 pub fn redact_body(text: &str) -> String {
@@ -79,6 +105,15 @@ mod tests {
         assert_eq!(
             redact_body(form),
             "grant_type=x&subject_token=[redacted]&scope=a"
+        );
+        let form = "grant_type=authorization_code&code=abc&code_verifier=v&csrf=c";
+        assert_eq!(
+            redact_body(form),
+            "grant_type=authorization_code&code=[redacted]&code_verifier=[redacted]&csrf=[redacted]"
+        );
+        assert_eq!(
+            redact_header("Location", "http://a/cb?code=abc&state=s"),
+            "http://a/cb?code=[redacted]&state=s"
         );
         let jwt = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
         assert!(!redact_body(jwt).contains("c2ln"));

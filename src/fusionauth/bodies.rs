@@ -279,15 +279,3 @@ pub struct KeysBody<'a> {
 pub struct OneKey<'a> {
     pub key: KeyBody<'a>,
 }
-
-/// OpenID Connect discovery for a tenant: what this emulator serves, and nothing it does
-/// not (no OAuth2 endpoints yet).
-#[derive(Debug, Serialize)]
-pub struct OpenIdConfiguration<'a> {
-    pub issuer: &'a str,
-    pub jwks_uri: String,
-    pub subject_types_supported: [&'static str; 1],
-    pub id_token_signing_alg_values_supported: Vec<&'static str>,
-    pub scopes_supported: [&'static str; 4],
-    pub claims_supported: [&'static str; 15],
-}

@@ -2,7 +2,9 @@
 //! the Errors JSON `{"fieldErrors": {...}, "generalErrors": [...]}`. 401, 404 and 500 carry
 //! an empty body (the official clients expect exactly that).
 
+use crate::core::fusionauth::oauth::{ErrorCode, OAuthFailure};
 use crate::core::CoreError;
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -31,6 +33,68 @@ pub enum FaError {
     /// 404, empty body.
     #[error("not found")]
     NotFound,
+    /// An OAuth2 JSON error (`/oauth2/token`, `introspect`, `userinfo`).
+    #[error("{failure}")]
+    OAuth {
+        failure: OAuthFailure,
+        challenge: Challenge,
+    },
+    /// The hosted pages' error page (`/oauth2/authorize`, `logout`): HTML, never a redirect.
+    #[error("{0}")]
+    OAuthPage(OAuthFailure),
+}
+
+/// Which `WWW-Authenticate` an OAuth2 error carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    None,
+    /// The client authenticated with `Authorization: Basic` (only on `invalid_client`).
+    Basic,
+    /// A protected resource (userinfo): always 401 with `Bearer`.
+    Bearer,
+}
+
+impl FaError {
+    /// An OAuth2 JSON error without a challenge.
+    pub fn oauth(failure: OAuthFailure) -> Self {
+        Self::OAuth {
+            failure,
+            challenge: Challenge::None,
+        }
+    }
+}
+
+/// The status of an OAuth2 JSON error.
+fn oauth_status(failure: &OAuthFailure, challenge: Challenge) -> StatusCode {
+    match (failure.error, challenge) {
+        (_, Challenge::Bearer) | (ErrorCode::InvalidClient | ErrorCode::InvalidToken, _) => {
+            StatusCode::UNAUTHORIZED
+        }
+        (ErrorCode::ServerError, _) => StatusCode::INTERNAL_SERVER_ERROR,
+        (ErrorCode::TemporarilyUnavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// RFC 6749 §5.2 plus FusionAuth's `error_reason`, never cached.
+pub fn oauth_error_response(failure: &OAuthFailure, challenge: Challenge) -> HttpResponse {
+    let status = oauth_status(failure, challenge);
+    let mut res = json_response(status, &super::oauth::bodies::OAuthErrorBody::from(failure));
+    let headers = res.headers_mut();
+    super::oauth::no_store(headers);
+    let challenge = match (challenge, failure.error) {
+        (Challenge::Basic, ErrorCode::InvalidClient) => Some(r#"Basic realm="vlsim""#.to_string()),
+        (Challenge::Bearer, code) => Some(format!(
+            r#"Bearer realm="vlsim", error="{}", error_description="{}""#,
+            code.name(),
+            failure.description.replace(['"', '\\'], "'")
+        )),
+        _ => None,
+    };
+    if let Some(value) = challenge.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert(WWW_AUTHENTICATE, value);
+    }
+    res
 }
 
 impl FaError {
@@ -169,6 +233,8 @@ impl ResponseError for FaError {
                 empty(StatusCode::UNAUTHORIZED)
             }
             FaError::NotFound => empty(StatusCode::NOT_FOUND),
+            FaError::OAuth { failure, challenge } => oauth_error_response(failure, *challenge),
+            FaError::OAuthPage(failure) => super::oauth::pages::error_page(failure),
         }
     }
 }
@@ -178,9 +244,28 @@ pub type FaResult<T> = Result<T, FaError>;
 /// How a typed fault rule answers on this surface: FusionAuth's Errors JSON, 503 unless
 /// the rule names a status.
 pub fn injected_fault(
-    _route: &crate::control::routes::Route,
+    route: &crate::control::routes::Route,
     typed: &crate::control::routes::TypedFault<'_>,
 ) -> HttpResponse {
+    // The OAuth2 endpoints answer in OAuth2's own JSON.
+    if route.path.starts_with("/oauth2/") {
+        let mut res = oauth_error_response(
+            &OAuthFailure {
+                error: ErrorCode::TemporarilyUnavailable,
+                reason: None,
+                description: typed.message.clone(),
+            },
+            Challenge::None,
+        );
+        *res.status_mut() = typed.status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        if let Some(fault) = typed.fault {
+            let body = serde_json::json!({"error": fault, "error_description": typed.message});
+            let mut custom = json_response(res.status(), &body);
+            super::oauth::no_store(custom.headers_mut());
+            return custom;
+        }
+        return res;
+    }
     json_response(
         typed.status.unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
         &general_errors(

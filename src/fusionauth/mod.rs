@@ -1,5 +1,6 @@
 //! The FusionAuth-style REST surface: `/api/login`, `/api/jwt/...`, `/api/key`,
-//! `/.well-known/...`. One module per API family; the rules live in
+//! `/.well-known/...`, and OAuth2 / OpenID Connect under `/oauth2/...` (`oauth/`). One
+//! module per API family; the rules live in
 //! `crate::core::fusionauth`, the error mapping in `errors.rs`, credentials and bodies are
 //! parsed by the extractors in `extract.rs`, response bodies are the types in `bodies.rs`.
 
@@ -9,6 +10,7 @@ pub mod extract;
 pub mod jwt;
 pub mod keys;
 pub mod login;
+pub mod oauth;
 pub mod refresh;
 
 use crate::control::routes::{no_operations, SurfaceDef};
@@ -24,7 +26,7 @@ use serde_json::{Map, Value};
 
 pub static SURFACE: SurfaceDef = SurfaceDef {
     surface: Surface::FusionAuth,
-    prefixes: &["/api", "/.well-known"],
+    prefixes: &["/api", "/.well-known", "/oauth2"],
     routes: &[
         route!(POST "/api/login" => login::login, "Log a user in (Login API)"),
         route!(POST "/api/logout" => login::logout, "Log out: revoke the refresh token, clear the cookies"),
@@ -41,8 +43,17 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
         route!(GET "/api/key" => keys::retrieve_all, "Every key (Key API)"),
         route!(GET "/api/key/{keyId}" => keys::retrieve_one, "One key"),
         route!(GET "/.well-known/jwks.json" => keys::jwks, "JWKS: the public signing keys"),
-        route!(GET "/.well-known/openid-configuration" => keys::openid_configuration, "OpenID discovery for the default tenant (or X-FusionAuth-TenantId)"),
-        route!(GET "/.well-known/openid-configuration/{tenantId}" => keys::openid_configuration_for_tenant, "OpenID discovery for a tenant"),
+        route!(GET "/.well-known/openid-configuration" => oauth::discovery::openid_configuration, "OpenID discovery for the default tenant (or X-FusionAuth-TenantId)"),
+        route!(GET "/.well-known/openid-configuration/{tenantId}" => oauth::discovery::openid_configuration_for_tenant, "OpenID discovery for a tenant"),
+        route!(GET "/{tenantId}/.well-known/openid-configuration" => oauth::discovery::openid_configuration_for_tenant, "OpenID discovery for a tenant (FusionAuth 1.46+ path)"),
+        route!(GET "/oauth2/authorize" => oauth::authorize::authorize, "OAuth2 authorize: the hosted login page, or a redirect with a code"),
+        route!(POST "/oauth2/authorize" => oauth::authorize::authorize, "OAuth2 authorize (form post; the hosted login form posts here)"),
+        route!(POST "/oauth2/token" => oauth::token::token, "OAuth2 token: authorization_code, refresh_token, password"),
+        route!(GET "/oauth2/userinfo" => oauth::inspect::userinfo, "OpenID Connect userinfo"),
+        route!(POST "/oauth2/userinfo" => oauth::inspect::userinfo, "OpenID Connect userinfo (form post)"),
+        route!(POST "/oauth2/introspect" => oauth::inspect::introspect, "OAuth2 token introspection (RFC 7662)"),
+        route!(GET "/oauth2/logout" => oauth::logout::logout, "End the SSO session and redirect"),
+        route!(POST "/oauth2/logout" => oauth::logout::logout, "End the SSO session and redirect (form post)"),
     ],
     operations: no_operations,
     typed_fault: Some(errors::injected_fault),

@@ -20,7 +20,8 @@ pub struct VcenterSpec {
     /// is for this vCenter itself, its `aud` the issuer URL).
     #[serde(default)]
     pub audiences: Vec<String>,
-    /// `iss` values accepted on subject/actor/Bearer JWTs; `{host}` matches any host.
+    /// `iss` values accepted on subject/actor/Bearer JWTs; `{host}` matches any host,
+    /// `{origin}` is `http(s)://` + the host the client addressed.
     #[serde(default = "default_trusted_issuers")]
     pub trusted_issuers: Vec<String>,
     #[serde(default = "default_users")]
@@ -54,8 +55,7 @@ fn default_jwt_lifetime() -> i64 {
 fn default_trusted_issuers() -> Vec<String> {
     [
         "vlsim.test",
-        "http://{host}",
-        "https://{host}",
+        "{origin}",
         "cs1.vlsim.test",
         "https://{host}/openidconnect/vsphere.local",
     ]

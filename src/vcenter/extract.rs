@@ -97,7 +97,10 @@ pub async fn login_from_header(core: &Core, req: &HttpRequest) -> CoreResult<Ses
                 crate::core::vcenter::decode_saml_token(&token).map_err(|_| not_authenticated())?;
             vcenter.login(Credentials::Saml(&xml)).await
         }
-        Authorization::Bearer(token) => vcenter.login(Credentials::Jwt(&token)).await,
+        Authorization::Bearer(token) => {
+            let host = crate::vcenter::client_host(req);
+            vcenter.login(Credentials::Jwt(&token, &host)).await
+        }
     }
 }
 
@@ -132,7 +135,7 @@ impl<F: Form + 'static> FromRequest for Caller<F> {
             }
             match authorization(req) {
                 Some(Authorization::Bearer(token)) => vcenter
-                    .jwt_subject(&token)
+                    .jwt_subject(&token, &crate::vcenter::client_host(req))
                     .map(|Subject { principal, .. }| principal)
                     .map_err(|_| not_authenticated()),
                 _ => Err(not_authenticated()),

@@ -199,7 +199,7 @@ fn caller_of(core: &Core, call: &Call<'_>) -> CoreResult<String> {
         SCHEME_OAUTH => {
             let token = sec_str(call, "accessToken").ok_or_else(unauthenticated)?;
             core.vcenter()
-                .jwt_subject(token)
+                .jwt_subject(token, &call.host)
                 .map(|s| s.principal)
                 .map_err(|_| unauthenticated())
         }
@@ -241,7 +241,7 @@ async fn run(core: &Core, operation: &str, call: Call<'_>) -> CoreResult<Value> 
                 }
                 SCHEME_OAUTH => {
                     let jwt = sec_str(&call, "accessToken").ok_or_else(unauthenticated)?;
-                    vcenter.login(Credentials::Jwt(jwt)).await?
+                    vcenter.login(Credentials::Jwt(jwt, &call.host)).await?
                 }
                 _ => return Err(unauthenticated()),
             };

@@ -1147,7 +1147,8 @@ async fn public_keys_jwks_openid_and_key_api() {
         .get("/.well-known/openid-configuration", None)
         .await
         .json();
-    assert_eq!(oidc["issuer"], "vlsim.test");
+    // The Default tenant's OAuth issuer is "{origin}": the URL the client used.
+    assert_eq!(oidc["issuer"], app.url());
     assert_eq!(oidc["jwks_uri"], app.at("/.well-known/jwks.json"));
     let r = app
         .send(

@@ -279,7 +279,9 @@ def test_public_keys_jwks_and_key_api(client, anonymous, vlsim_url):
     jwks = anonymous.retrieve_json_web_key_set().success_response
     assert {k["kid"] for k in jwks["keys"]} == {RSA, EC}
     oidc = anonymous.retrieve_open_id_configuration().success_response
-    assert oidc["issuer"] == "vlsim.test"
+    # the Default tenant's OAuth issuer is "{origin}": the URL the client used (strict OIDC clients)
+    assert oidc["issuer"] == vlsim_url
+    assert oidc["token_endpoint"] == f"{vlsim_url}/oauth2/token"
     assert oidc["jwks_uri"].endswith("/.well-known/jwks.json")
 
     keys = client.retrieve_keys().success_response["keys"]

@@ -149,9 +149,9 @@ impl Vcenter<'_> {
         let subject_type = required(&spec.subject_token_type, "subject_token_type")?;
         // The tokens first: a subject that does not verify is invalid_grant whatever else
         // the request says.
-        let subject = self.subject(&subject_token, &subject_type, "subject_token")?;
+        let subject = self.subject(&subject_token, &subject_type, "subject_token", host)?;
         let actor = match (&spec.actor_token, &spec.actor_token_type) {
-            (Some(t), Some(tt)) => Some(self.subject(t, tt, "actor_token")?),
+            (Some(t), Some(tt)) => Some(self.subject(t, tt, "actor_token", host)?),
             (Some(_), None) => {
                 return Err(CoreError::invalid_argument(
                     "actor_token_type",

@@ -26,8 +26,21 @@ impl std::fmt::Debug for VcenterRuntime {
     }
 }
 
-/// Whether `iss` matches a trusted-issuer pattern (`{host}` stands for any one host).
-pub fn issuer_matches(pattern: &str, iss: &str) -> bool {
+/// The trusted-issuer entry that stands for this vlsim's own origin: `http://HOST` or
+/// `https://HOST`, HOST being the host the client addressed (what a FusionAuth tenant's
+/// `"{origin}"` OAuth issuer becomes).
+pub const ORIGIN_PATTERN: &str = "{origin}";
+
+/// Whether `iss` matches a trusted-issuer pattern (`{host}` stands for any one host,
+/// `{origin}` for `http(s)://` + `request_host`).
+pub fn issuer_matches(pattern: &str, iss: &str, request_host: &str) -> bool {
+    if pattern == ORIGIN_PATTERN {
+        return !request_host.is_empty()
+            && iss
+                .strip_prefix("http://")
+                .or_else(|| iss.strip_prefix("https://"))
+                .is_some_and(|h| h.eq_ignore_ascii_case(request_host));
+    }
     match pattern.split_once("{host}") {
         None => pattern == iss,
         Some((prefix, suffix)) => iss
@@ -104,11 +117,11 @@ impl VcenterRuntime {
         format!("https://{host}/websso/SAML2/Metadata/{}", self.spec.domain)
     }
 
-    pub(super) fn trusts(&self, iss: &str) -> bool {
+    pub(super) fn trusts(&self, iss: &str, request_host: &str) -> bool {
         self.spec
             .trusted_issuers
             .iter()
-            .any(|pattern| issuer_matches(pattern, iss))
+            .any(|pattern| issuer_matches(pattern, iss, request_host))
     }
 
     /// Signs `claims` with the vCenter key (jsonwebtoken, through the provider that caches
@@ -154,8 +167,16 @@ mod tests {
     #[test]
     fn issuer_patterns() {
         let spec = VcenterSpec::default();
-        let trusts = |iss: &str| spec.trusted_issuers.iter().any(|p| issuer_matches(p, iss));
+        let trusts = |iss: &str| {
+            spec.trusted_issuers
+                .iter()
+                .any(|p| issuer_matches(p, iss, "127.0.0.1:9"))
+        };
         assert!(trusts("vlsim.test"));
+        assert!(trusts("http://127.0.0.1:9"));
+        assert!(trusts("https://127.0.0.1:9"));
+        assert!(!trusts("http://127.0.0.1:10"));
+        assert!(!trusts("https://evil.example"));
         assert!(trusts("https://127.0.0.1:9/openidconnect/vsphere.local"));
         assert!(!trusts("https://a/b/openidconnect/vsphere.local"));
         assert!(!trusts("evil.test"));

@@ -46,7 +46,9 @@ impl Vcenter<'_> {
                 }
             }
             Credentials::Saml(xml) => self.saml_subject(xml).map_err(|e| (None, e.to_string())),
-            Credentials::Jwt(token) => self.jwt_subject(token).map_err(|e| (None, e.to_string())),
+            Credentials::Jwt(token, host) => self
+                .jwt_subject(token, host)
+                .map_err(|e| (None, e.to_string())),
         };
         let subject = match subject {
             Ok(s) => s,

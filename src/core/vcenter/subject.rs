@@ -32,8 +32,9 @@ pub enum Credentials<'a> {
     },
     /// Raw SAML assertion XML.
     Saml(&'a str),
-    /// A JWT from a trusted issuer (`Authorization: Bearer`, vAPI `oauth` context).
-    Jwt(&'a str),
+    /// A JWT from a trusted issuer (`Authorization: Bearer`, vAPI `oauth` context), and
+    /// the host the client addressed (what `{origin}` in `trusted_issuers` stands for).
+    Jwt(&'a str, &'a str),
 }
 
 impl Credentials<'_> {
@@ -41,7 +42,7 @@ impl Credentials<'_> {
         match self {
             Self::Password { .. } => "password",
             Self::Saml(_) => "saml",
-            Self::Jwt(_) => "jwt",
+            Self::Jwt(..) => "jwt",
         }
     }
 }
@@ -79,8 +80,9 @@ pub fn decode_saml_token(token: &str) -> CoreResult<String> {
 }
 
 impl Vcenter<'_> {
-    /// Who a JWT from a trusted issuer (signed by a key in the ring) speaks for.
-    pub fn jwt_subject(&self, token: &str) -> CoreResult<Subject> {
+    /// Who a JWT from a trusted issuer (signed by a key in the ring) speaks for; `host` is
+    /// the host the client addressed.
+    pub fn jwt_subject(&self, token: &str, host: &str) -> CoreResult<Subject> {
         let rt = self.runtime()?;
         let ring = self.svc.keys.ring();
         let verified = tokens::verify(
@@ -90,7 +92,7 @@ impl Vcenter<'_> {
             &Expectations::default(),
         )?;
         let iss = verified.claim_str("iss").unwrap_or_default();
-        if !rt.trusts(iss) {
+        if !rt.trusts(iss, host) {
             return Err(grant(format!("the token's issuer [{iss}] is not trusted")));
         }
         let claim = |name: &str| {
@@ -147,7 +149,13 @@ impl Vcenter<'_> {
         })
     }
 
-    pub(super) fn subject(&self, token: &str, token_type: &str, role: &str) -> CoreResult<Subject> {
+    pub(super) fn subject(
+        &self,
+        token: &str,
+        token_type: &str,
+        role: &str,
+        host: &str,
+    ) -> CoreResult<Subject> {
         match token_type {
             TYPE_SAML2 => self.saml_subject(&decode_saml_token(token)?),
             TYPE_ACCESS_TOKEN | TYPE_ID_TOKEN | TYPE_JWT => {
@@ -163,7 +171,7 @@ impl Vcenter<'_> {
                         .filter(|s| s.matches('.').count() == 2)
                         .ok_or_else(|| grant(format!("the {role} is not a JWT")))?
                 };
-                self.jwt_subject(&jwt).map_err(|e| match e {
+                self.jwt_subject(&jwt, host).map_err(|e| match e {
                     CoreError::InvalidToken(m) => grant(format!("the {role} is not valid: {m}")),
                     other => other,
                 })

@@ -15,8 +15,8 @@ mod logout;
 mod token;
 
 use super::FusionAuth;
-use crate::core::error::CoreError;
-use crate::core::CoreResult;
+use crate::core::error::{CoreError, CoreResult};
+
 use crate::store::{trees, Store, StoreResult, Table};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

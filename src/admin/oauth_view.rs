@@ -1,0 +1,111 @@
+//! The OAuth2 part of `GET /_vlsim/state`: each tenant's OAuth settings (and the issuer
+//! they resolve to for this request), each client's configuration (never its secret),
+//! the live SSO sessions and how many codes, sessions and login forms are stored.
+
+use crate::core::fusionauth::oauth::OAuthCounts;
+use crate::core::fusionauth::FusionAuth;
+use crate::core::CoreResult;
+use crate::spec::fusionauth::{ClientAuthenticationPolicy, OAuthGrant, PkcePolicy};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthView {
+    tenants: Vec<TenantView>,
+    clients: Vec<ClientView>,
+    sso_sessions: Vec<SsoView>,
+    stored: OAuthCounts,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TenantView {
+    id: String,
+    name: String,
+    /// As configured (`{origin}`, a fixed issuer, or absent = the tenant issuer).
+    configured_issuer: Option<String>,
+    /// What this request's origin makes of it.
+    issuer: String,
+    authorization_code_ttl_seconds: i64,
+    sso_session_ttl_seconds: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientView {
+    client_id: String,
+    name: String,
+    tenant_id: String,
+    has_client_secret: bool,
+    #[serde(rename = "authorizedRedirectURLs")]
+    authorized_redirect_urls: Vec<String>,
+    allow_loopback_redirects: bool,
+    enabled_grants: Vec<OAuthGrant>,
+    client_authentication_policy: ClientAuthenticationPolicy,
+    proof_key_for_code_exchange_policy: PkcePolicy,
+    #[serde(rename = "logoutURL")]
+    logout_url: Option<String>,
+    require_registration: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SsoView {
+    id: String,
+    user_id: String,
+    tenant_id: String,
+    auth_time: i64,
+    expires: String,
+    expired: bool,
+}
+
+pub fn view(fusionauth: &FusionAuth<'_>, origin: &str, now_ms: i64) -> CoreResult<OAuthView> {
+    let dir = fusionauth.directory();
+    Ok(OAuthView {
+        tenants: dir
+            .tenants
+            .iter()
+            .map(|t| TenantView {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                configured_issuer: t.oauth.issuer.clone(),
+                issuer: t.oauth_issuer(origin),
+                authorization_code_ttl_seconds: t.code_ttl_secs(),
+                sso_session_ttl_seconds: t.sso_ttl_secs(),
+            })
+            .collect(),
+        clients: dir
+            .applications
+            .iter()
+            .filter_map(|a| {
+                let o = a.oauth.as_ref()?;
+                Some(ClientView {
+                    client_id: a.id.clone(),
+                    name: a.name.clone(),
+                    tenant_id: a.tenant_id.clone(),
+                    has_client_secret: o.client_secret.is_some(),
+                    authorized_redirect_urls: o.authorized_redirect_urls.clone(),
+                    allow_loopback_redirects: o.allow_loopback_redirects,
+                    enabled_grants: o.enabled_grants.clone(),
+                    client_authentication_policy: o.client_authentication_policy,
+                    proof_key_for_code_exchange_policy: o.proof_key_for_code_exchange_policy,
+                    logout_url: o.logout_url.clone(),
+                    require_registration: o.require_registration,
+                })
+            })
+            .collect(),
+        sso_sessions: fusionauth
+            .sso_sessions()?
+            .into_iter()
+            .map(|s| SsoView {
+                expires: crate::clock::rfc3339_ms(s.expires_ms),
+                expired: now_ms >= s.expires_ms,
+                id: s.id,
+                user_id: s.user_id,
+                tenant_id: s.tenant_id,
+                auth_time: s.auth_time,
+            })
+            .collect(),
+        stored: fusionauth.oauth_counts(),
+    })
+}
