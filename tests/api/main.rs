@@ -9,6 +9,8 @@ mod control_surfaces;
 mod fusionauth;
 mod hardening;
 mod hostile_input;
+mod oauth2;
+mod oauth2_tokens;
 mod races;
 mod token_attacks;
 mod vcenter;
