@@ -192,3 +192,24 @@ def http():
     s = http_session()
     yield s
     s.close()
+
+
+# --- a real browser (headless Debian chromium + Selenium); see browser_helpers.py --------------
+
+
+@pytest.fixture
+def chrome(tmp_path):
+    """A headless chromium (JavaScript on) with a fresh profile; skipped or failed as browser_helpers says."""
+    from browser_helpers import make_driver
+
+    driver = make_driver(tmp_path / "chrome-profile")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    """The directory for screenshots and other test artifacts (outside the tracked tree)."""
+    from browser_helpers import artifacts_dir
+
+    return artifacts_dir()
