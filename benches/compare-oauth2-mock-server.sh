@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # vlsim beside oauth2-mock-server (npm) in the same run, same load generator, same machine:
-# its RS256 `POST /token` (client_credentials) against vlsim's RS256 token paths. Not run in
-# CI (it installs the peer from the npm registry). Prints both rates and vlsim's ratio.
+# its RS256 `POST /token` (client_credentials) against vlsim's RS256 `POST /oauth2/token`, the
+# like-for-like endpoint. vlsim answers client_credentials as FusionAuth's Community edition
+# does (not_licensed: it belongs to Entities), so its side is the password grant without
+# scopes: one RS256 access token per request, plus a (cheap, 1000-round) PBKDF2 check. Not
+# run in CI (it installs the peer from the npm registry). Prints both rates and vlsim's ratio.
 #   benches/compare-oauth2-mock-server.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +34,18 @@ for _ in $(seq 100); do [ -s "$WORK/vlsim.out" ] && break; sleep 0.05; done
 URL=$(sed 's/^vlsim listening on //' "$WORK/vlsim.out")
 
 printf 'grant_type=client_credentials&client_id=bench&scope=read' > "$WORK/peer.form"
-printf '{"claims":{"sub":"bench","scope":"read"},"timeToLiveInSeconds":300}' > "$WORK/vend.json"
+printf 'grant_type=password&client_id=20000000-0000-4000-8000-000000000001&client_secret=vlsim-client-secret&username=admin%%40vlsim.test&password=password' > "$WORK/vlsim.form"
+# The request must succeed before it is measured (a 4xx would count as zero).
+curl -sf -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @"$WORK/vlsim.form" "$URL/oauth2/token" > /dev/null \
+  || { echo "vlsim /oauth2/token refused the benchmark request" >&2; exit 1; }
 rate() { # url, then BENCH_* env → requests/s of successful answers
   wrk -t1 -c16 -d"${SECS}s" -s benches/request.lua "$1" | sed -n 's/^BENCH_JSON //p' \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); print("%.0f" % ((r["requests"]-r["non_2xx"]-r["socket_errors"])/r["seconds"]))'
 }
 peer=$(BENCH_METHOD=POST BENCH_CTYPE=application/x-www-form-urlencoded BENCH_BODY="$WORK/peer.form" rate "$PEER/token")
-vend=$(BENCH_METHOD=POST BENCH_CTYPE=application/json BENCH_AUTH=vlsim-api-key BENCH_BODY="$WORK/vend.json" rate "$URL/api/jwt/vend")
+ours=$(BENCH_METHOD=POST BENCH_CTYPE=application/x-www-form-urlencoded BENCH_BODY="$WORK/vlsim.form" rate "$URL/oauth2/token")
 sign=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')
 echo "oauth2-mock-server POST /token (RS256): $peer/s"
-echo "vlsim POST /api/jwt/vend (RS256):       $vend/s"
+echo "vlsim POST /oauth2/token (RS256):       $ours/s"
 echo "openssl rsa2048 sign, one core:         $sign/s; cores: $(nproc)"
-python3 -c "print('vlsim / oauth2-mock-server = %.2f' % ($vend / max($peer, 1)))"
+python3 -c "print('vlsim / oauth2-mock-server = %.2f' % ($ours / max($peer, 1)))"

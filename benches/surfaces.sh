@@ -17,6 +17,21 @@ want fa_refresh && run fa_refresh "$RSA_SIGN" "$mode" 16 /api/jwt/refresh
 BENCH_METHOD=GET BENCH_CTYPE= BENCH_BODY= BENCH_AUTH="Bearer $FA_ACCESS"; export BENCH_METHOD BENCH_CTYPE BENCH_BODY BENCH_AUTH
 want fa_validate && run fa_validate "$RSA_VERIFY" "$mode" 32 /api/jwt/validate
 
+# OAuth2 /oauth2/token (client_secret_post): the password grant with offline_access (one RS256
+# access token and a refresh token per request, like fa_login), and the refresh grant on the
+# refresh token it returned (one RS256 access token; Reusable, so the same token every time).
+printf 'grant_type=password&client_id=%s&client_secret=vlsim-client-secret&username=admin%%40vlsim.test&password=password&scope=offline_access' \
+  "$FA_APP" > "$WORK/oauth2-password.form"
+OAUTH_REFRESH=$(curl -sf -X POST -H 'Content-Type: application/x-www-form-urlencoded' --data-binary @"$WORK/oauth2-password.form" \
+  "$URL/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+printf 'grant_type=refresh_token&client_id=%s&client_secret=vlsim-client-secret&refresh_token=%s' \
+  "$FA_APP" "$OAUTH_REFRESH" > "$WORK/oauth2-refresh.form"
+BENCH_METHOD=POST BENCH_CTYPE=application/x-www-form-urlencoded BENCH_AUTH=
+BENCH_BODY="$WORK/oauth2-password.form"; export BENCH_METHOD BENCH_CTYPE BENCH_AUTH BENCH_BODY
+want oauth2_token_password && run oauth2_token_password "$RSA_SIGN" "$mode" 16 /oauth2/token
+BENCH_BODY="$WORK/oauth2-refresh.form"; export BENCH_BODY
+want oauth2_token_refresh && run oauth2_token_refresh "$RSA_SIGN" "$mode" 16 /oauth2/token
+
 # vCenter: a FusionAuth access token (issuer vlsim.test, trusted by default) → SAML2, and
 # that SAML2 token → an id_token for an audience.
 VC_SID=$(curl -sf -X POST -u 'administrator@vsphere.local:VMware1!' "$URL/api/session" | tr -d '"')
