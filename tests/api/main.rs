@@ -11,6 +11,7 @@ mod hardening;
 mod hostile_input;
 mod races;
 mod token_attacks;
+mod ui;
 mod vcenter;
 mod vlsi;
 mod vlsi_query;
