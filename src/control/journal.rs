@@ -120,7 +120,7 @@ pub struct Journal {
     entries: Mutex<VecDeque<Entry>>,
     next_id: AtomicU64,
     /// Tells this process's entry ids from an earlier run's (events outlive the journal).
-    run: String,
+    run: u32,
 }
 
 impl Journal {
@@ -129,18 +129,24 @@ impl Journal {
             capacity,
             entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
             next_id: AtomicU64::new(1),
-            run: format!("{:08x}", rand::random::<u32>()),
+            run: rand::random::<u32>(),
         }
     }
 
     /// The id events carry for entry `id` of this run: `RUN-ID`.
     pub fn request_id(&self, id: u64) -> String {
-        format!("{}-{id}", self.run)
+        crate::core::events::request_id(self.run, id)
+    }
+
+    /// The context a journaled request runs in (see [`crate::core::events::RequestContext`]).
+    pub fn context(&self, id: u64) -> std::rc::Rc<crate::core::events::RequestContext> {
+        crate::core::events::RequestContext::new(self.run, id)
     }
 
     /// The entry id of a request id made by [`Journal::request_id`] in this run.
     pub fn entry_of(&self, request_id: &str) -> Option<u64> {
         let (run, id) = request_id.split_once('-')?;
+        let run = u32::from_str_radix(run, 16).ok()?;
         (run == self.run).then(|| id.parse().ok()).flatten()
     }
 
@@ -341,6 +347,43 @@ mod tests {
             request: rec.clone(),
             response: rec,
         }
+    }
+
+    #[test]
+    fn request_ids_name_entries_of_this_run_only() {
+        let j = Journal::new(3);
+        let id = j.request_id(42);
+        assert_eq!(j.entry_of(&id), Some(42));
+        let other = Journal::new(3);
+        if other.run != j.run {
+            assert_eq!(other.entry_of(&id), None);
+        }
+        assert_eq!(j.entry_of("zz-1"), None);
+        assert_eq!(j.entry_of("42"), None);
+    }
+
+    #[test]
+    fn summaries_filter_by_class_and_redacted_text() {
+        let j = Journal::new(10);
+        let mut e = entry(&j, "POST /api/login");
+        e.status = 401;
+        e.request.body = r#"{"loginId":"a@b","password":"hunter2"}"#.into();
+        j.push(e);
+        j.push(entry(&j, "JwtToken_Generate"));
+        let find = |class: Option<u16>, text: &str| {
+            j.summaries(&Filter {
+                status_class: class,
+                text: Some(text.into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .len()
+        };
+        assert_eq!(find(Some(4), ""), 1);
+        assert_eq!(find(None, "A@B"), 1, "bodies, case-insensitively");
+        assert_eq!(find(None, "hunter2"), 0, "never a redacted secret");
+        assert_eq!(find(None, "[redacted]"), 1);
+        assert_eq!(find(Some(2), "jwttoken"), 1);
     }
 
     #[test]

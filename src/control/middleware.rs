@@ -7,7 +7,7 @@ use super::journal::{excerpt, Entry, Recorded};
 use super::redact::{is_secret_header, REDACTED};
 use super::routes::RouteTag;
 use super::{Control, InjectedFault, OperationName};
-use crate::core::events::{within_request, RequestContext};
+use crate::core::events::within_request;
 use crate::surface::Surface;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -174,7 +174,7 @@ async fn control_inner(
     // otherwise the handler runs exactly as it would without a journal.
     let context = journaling.then(|| {
         let id = journal.next_id();
-        (id, RequestContext::new(journal.request_id(id)))
+        (id, journal.context(id))
     });
     let res = match (early, &context) {
         (Some(response), _) => req.into_response(response),

@@ -41,14 +41,23 @@ pub struct Event {
 /// nothing is paid but a failed task-local lookup.
 #[derive(Debug)]
 pub struct RequestContext {
-    request_id: String,
+    /// The journal's run and the request's entry id: the request id is `{run:08x}-{id}`,
+    /// written out only when an event needs it.
+    run: u32,
+    id: u64,
     user: RefCell<Option<String>>,
 }
 
+/// The id events carry for journal entry `id` of run `run`.
+pub fn request_id(run: u32, id: u64) -> String {
+    format!("{run:08x}-{id}")
+}
+
 impl RequestContext {
-    pub fn new(request_id: String) -> Rc<Self> {
+    pub fn new(run: u32, id: u64) -> Rc<Self> {
         Rc::new(Self {
-            request_id,
+            run,
+            id,
             user: RefCell::new(None),
         })
     }
@@ -80,7 +89,7 @@ pub fn note_user(user: &str) {
 }
 
 fn current_request_id() -> Option<String> {
-    REQUEST.try_with(|c| c.request_id.clone()).ok()
+    REQUEST.try_with(|c| request_id(c.run, c.id)).ok()
 }
 
 /// An event to record; id and time are assigned by the log.
