@@ -31,13 +31,6 @@ fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-const SURFACES: [Surface; 4] = [
-    Surface::Vlsi,
-    Surface::FusionAuth,
-    Surface::Vcenter,
-    Surface::Other,
-];
-
 fn filters(state: &AppState, q: &Query, limit: usize) -> Markup {
     let surface = blank(&q.surface);
     let status = blank(&q.status);
@@ -49,7 +42,7 @@ fn filters(state: &AppState, q: &Query, limit: usize) -> Markup {
                 label for="f-surface" { "Surface" }
                 select #f-surface name="surface" {
                     option value="" { "any" }
-                    @for s in SURFACES {
+                    @for s in Surface::EMULATED.into_iter().chain([Surface::Other]) {
                         option value=(s.name()) selected[surface == Some(s.name())] { (s.name()) }
                     }
                 }
