@@ -41,6 +41,10 @@ pub fn scope() -> actix_web::Scope<
     >,
 > {
     web::scope(UI)
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| UiError::bad_request(err.to_string()).into()),
+        )
         .wrap(actix_web::middleware::from_fn(guard::require_login))
         .wrap(actix_web::middleware::from_fn(layout::security_headers))
         .route("", web::get().to(overview::page))
