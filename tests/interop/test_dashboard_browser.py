@@ -3,7 +3,8 @@
 fusionauth-client) calling the surfaces.
 
 - a zeep JwtToken_Generate appears in the journal page, and its entry shows the SOAP
-  envelope and the decoded token;
+  envelope and the decoded token; with the Live box ticked a new call shows up without a
+  reload;
 - a fault rule added through the form makes the next zeep call get UnexpectedFault, and
   the rule's counter shows 1;
 - moving the clock by an hour through the form makes the token inspector call the token
@@ -178,6 +179,31 @@ def test_generate_shows_in_the_journal_with_envelope_and_decoded_token(server, b
     assert "[signature redacted]" in decoded
     assert info.token.split(".")[2] not in browser.page_source, "the signature never reaches the page"
     shot(browser, "02-journal-entry")
+
+
+def test_live_box_shows_new_calls_without_a_reload(server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server.url}/_vlsim/ui/journal")
+    box = browser.find_element(By.ID, "live")
+    assert box.is_displayed(), "the script shows the Live box"
+    marker = browser.execute_script("window.vlsimNotReloaded = true; return 1;")
+    assert marker == 1
+    box.click()
+    s = http_session()
+    s.post(f"{server.url}/api/login", headers={"Authorization": API_KEY},
+           json={"loginId": "nobody@vlsim.test", "password": "nope", "applicationId": APP})
+
+    def new_row(driver):
+        rows = driver.find_elements(By.CSS_SELECTOR, "#journal tbody tr")
+        return rows and "POST /api/login" in rows[0].text and "404" in rows[0].text
+
+    WebDriverWait(browser, WAIT).until(new_row)
+    assert browser.execute_script("return window.vlsimNotReloaded === true"), "no reload"
+    box = browser.find_element(By.ID, "live")
+    box.click()
+    assert not box.is_selected()
 
 
 def test_fault_rule_form_fails_the_next_zeep_call_and_counts_it(server, browser):
