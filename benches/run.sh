@@ -39,11 +39,11 @@ EC_SIGN=$(awk '/256 bits ecdsa \(nistp256\)/ {print $7}' "$WORK/speed.txt")
 EC_VERIFY=$(awk '/256 bits ecdsa \(nistp256\)/ {print $8}' "$WORK/speed.txt")
 echo "rsa2048 sign/s=$RSA_SIGN verify/s=$RSA_VERIFY  ecdsa-p256 sign/s=$EC_SIGN verify/s=$EC_VERIFY"
 
-# start WORKERS PIN → sets URL, PID
+# start WORKERS PIN [JOURNAL_SIZE] → sets URL, PID (the journal is off unless a size is given)
 start() {
-  local workers=$1 pin=$2
+  local workers=$1 pin=$2 journal=${3:-0}
   local dir="$WORK/data-$workers-$RANDOM"
-  local cmd=("$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --workers "$workers" --journal-size 0)
+  local cmd=("$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --workers "$workers" --journal-size "$journal")
   if [ -n "$pin" ]; then cmd=(taskset -c "$pin" "${cmd[@]}"); fi
   VLSIM_LOG=warn "${cmd[@]}" > "$WORK/url" 2> "$WORK/server.log" &
   PID=$!
@@ -122,6 +122,26 @@ for mode in one all; do
   fi
   stop
 done
+
+# The dashboard: the journal page with 1,000 entries (a full default journal), rendered
+# whole, and the same page searched for a text (the search reads the redacted bodies). One
+# worker, pinned; the journal is on here (it is what the page shows).
+if want ui_journal; then
+  start 1 0 1000
+  echo "== dashboard, one worker: $URL"
+  export BENCH_METHOD=POST BENCH_CTYPE="text/xml; charset=utf-8" BENCH_COOKIE= BENCH_AUTH= BENCH_HEADER=
+  BENCH_BODY="$WORK/keys.xml"; export BENCH_BODY
+  for _ in $(seq 20); do # fill the journal with JwtToken_GetPublicKeys calls
+    size=$(curl -sf "$URL/_vlsim/journal?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
+    [ "$size" -ge 1000 ] && break
+    wrk -t1 -c4 -d1s -s benches/request.lua "$URL/view-vlsi/sdk" > /dev/null
+  done
+  echo "  journal entries: $size"
+  export BENCH_METHOD=GET BENCH_CTYPE= BENCH_BODY=
+  want ui_journal_1000 && run ui_journal_1000 - one 4 "/_vlsim/ui/journal?limit=1000"
+  want ui_journal_search && run ui_journal_search - one 4 "/_vlsim/ui/journal?limit=1000&q=cs1.vlsim.test"
+  stop
+fi
 
 mkdir -p "$(dirname "$OUT")"
 python3 - "$RESULTS" "$OUT" "$CORES" "$RSA_SIGN" "$RSA_VERIFY" "$EC_SIGN" "$EC_VERIFY" <<'PY'

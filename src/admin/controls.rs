@@ -35,6 +35,7 @@ pub async fn journal(state: web::Data<AppState>, query: web::Query<JournalQuery>
         operation: q.operation,
         status: q.status,
         limit: q.limit.unwrap_or(100).min(10_000),
+        ..Default::default()
     });
     HttpResponse::Ok().json(JournalPage {
         capacity: journal.capacity(),

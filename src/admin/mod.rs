@@ -1,13 +1,14 @@
 //! The emulator's own control plane, under `/_vlsim/` and nowhere else: health, coverage,
 //! reset/state/snapshots/seed (`world.rs`, `state.rs`, `snapshots.rs`), journal, fault
-//! rules, latency, the clock and events (`controls.rs`). `--no-admin` leaves only health;
-//! `--admin-token` protects everything but health.
+//! rules, latency, the clock and events (`controls.rs`); the web dashboard at `/_vlsim/ui`
+//! (`ui/`). `--no-admin` leaves only health; `--admin-token` protects everything but health.
 
 mod controls;
 mod oauth_view;
 mod openapi;
 mod snapshots;
 mod state;
+pub mod ui;
 mod world;
 
 use crate::control::routes::{self, no_operations, SurfaceDef};
@@ -55,6 +56,7 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
     ],
     operations: no_operations,
     typed_fault: None,
+    fault_names: &[],
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
@@ -64,6 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, enabled: bool) {
     if !enabled {
         return;
     }
+    // Before the admin API's scope, which would otherwise take `/_vlsim/ui` too.
+    cfg.service(ui::scope());
     let mut scope = web::scope(PREFIX)
         .wrap(actix_web::middleware::from_fn(require_admin_token))
         // Malformed JSON bodies and query strings answer like every other admin error.

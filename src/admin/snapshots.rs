@@ -62,7 +62,17 @@ struct Names {
 }
 
 pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
-    let file = path(&state, &name)?;
+    let (created, records) = take_named(&state, &name)?;
+    Ok(HttpResponse::Created().json(Taken {
+        name: name.as_str(),
+        created: &created,
+        records,
+    }))
+}
+
+/// Snapshots the whole store under `name`: when, and how many records.
+pub fn take_named(state: &AppState, name: &str) -> Result<(String, usize), AdminError> {
+    let file = path(state, name)?;
     let exported = state.core.store().export_all()?;
     let records: usize = exported.iter().map(|(_, r)| r.len()).sum();
     let snapshot = SnapshotFile {
@@ -83,21 +93,26 @@ pub async fn take(state: web::Data<AppState>, name: web::Path<String>) -> AdminR
     let write = serde_json::to_vec(&snapshot)
         .map_err(|e| e.to_string())
         .and_then(|bytes| {
-            std::fs::create_dir_all(dir(&state)).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(dir(state)).map_err(|e| e.to_string())?;
             // Write then rename, so a crash never leaves a half-written snapshot.
             let tmp = file.with_extension("json.tmp");
             std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
             std::fs::rename(&tmp, &file).map_err(|e| e.to_string())
         });
     write.map_err(AdminError::internal)?;
-    Ok(HttpResponse::Created().json(Taken {
-        name: name.as_str(),
-        created: &snapshot.created,
-        records,
-    }))
+    Ok((snapshot.created, records))
 }
 
 pub async fn restore_named(state: &AppState, name: &str) -> AdminResult {
+    restore_world(state, name)?;
+    Ok(HttpResponse::Ok().json(Restored {
+        status: "restored",
+        snapshot: name,
+    }))
+}
+
+/// Replaces the store with snapshot `name` and empties the journal.
+pub fn restore_world(state: &AppState, name: &str) -> Result<(), AdminError> {
     let file = path(state, name)?;
     let bytes = std::fs::read(&file)
         .map_err(|_| AdminError::not_found(format!("no snapshot named {name}")))?;
@@ -116,10 +131,7 @@ pub async fn restore_named(state: &AppState, name: &str) -> AdminResult {
     }
     state.core.restore(&data)?;
     state.control.journal.clear();
-    Ok(HttpResponse::Ok().json(Restored {
-        status: "restored",
-        snapshot: name,
-    }))
+    Ok(())
 }
 
 pub async fn restore(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
@@ -127,14 +139,25 @@ pub async fn restore(state: web::Data<AppState>, name: web::Path<String>) -> Adm
 }
 
 pub async fn delete(state: web::Data<AppState>, name: web::Path<String>) -> AdminResult {
-    let file = path(&state, &name)?;
-    std::fs::remove_file(file)
-        .map_err(|_| AdminError::not_found(format!("no snapshot named {name}")))?;
+    delete_named(&state, &name)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+pub fn delete_named(state: &AppState, name: &str) -> Result<(), AdminError> {
+    let file = path(state, name)?;
+    std::fs::remove_file(file)
+        .map_err(|_| AdminError::not_found(format!("no snapshot named {name}")))
+}
+
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
-    let mut names: Vec<String> = std::fs::read_dir(dir(&state))
+    HttpResponse::Ok().json(Names {
+        snapshots: names(&state),
+    })
+}
+
+/// The stored snapshots' names, sorted.
+pub fn names(state: &AppState) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir(state))
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
@@ -148,5 +171,5 @@ pub async fn list(state: web::Data<AppState>) -> HttpResponse {
         })
         .unwrap_or_default();
     names.sort();
-    HttpResponse::Ok().json(Names { snapshots: names })
+    names
 }

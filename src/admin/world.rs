@@ -35,14 +35,20 @@ pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> AdminResult 
     if let Some(name) = &request.snapshot {
         return snapshots::restore_named(&state, name).await;
     }
-    state.core.reset(&state.source)?;
-    state.control.journal.clear();
-    tracing::info!(fixtures = %state.source.origin, "reset to the fixtures");
+    reset_to_fixtures(&state)?;
     Ok(HttpResponse::Ok().json(Done {
         status: "reset",
         fixtures: Some(&state.source.origin),
         keys: None,
     }))
+}
+
+/// Back to the fixtures; the journal is emptied.
+pub fn reset_to_fixtures(state: &AppState) -> Result<(), AdminError> {
+    state.core.reset(&state.source)?;
+    state.control.journal.clear();
+    tracing::info!(fixtures = %state.source.origin, "reset to the fixtures");
+    Ok(())
 }
 
 /// Loads a fixtures document (TOML, or the same shape as JSON) over the API, replacing the

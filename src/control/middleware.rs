@@ -7,6 +7,7 @@ use super::journal::{excerpt, Entry, Recorded};
 use super::redact::{is_secret_header, redact_header, REDACTED};
 use super::routes::RouteTag;
 use super::{Control, InjectedFault, OperationName};
+use crate::core::events::within_request;
 use crate::surface::Surface;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -170,9 +171,16 @@ async fn control_inner(
         });
     }
 
-    let res = match early {
-        Some(response) => req.into_response(response),
-        None => next.call(req).await?,
+    // The request's context (its journal id, the user the core learns) only when journaled:
+    // otherwise the handler runs exactly as it would without a journal.
+    let context = journaling.then(|| {
+        let id = journal.next_id();
+        (id, journal.context(id))
+    });
+    let res = match (early, &context) {
+        (Some(response), _) => req.into_response(response),
+        (None, Some((_, context))) => within_request(context.clone(), next.call(req)).await?,
+        (None, None) => next.call(req).await?,
     };
     // Naming the call costs a string; only done when something uses it.
     let delayed = !control.latency.is_off();
@@ -217,8 +225,11 @@ async fn control_inner(
         })
         .unwrap_or_default();
     let (request_body, _) = excerpt(&request_copy);
+    let (id, user) = context
+        .map(|(id, c)| (id, c.user()))
+        .unwrap_or_else(|| (journal.next_id(), None));
     journal.push(Entry {
-        id: journal.next_id(),
+        id,
         time: crate::clock::rfc3339_ms(control.clock.now_ms()),
         surface,
         operation,
@@ -228,6 +239,7 @@ async fn control_inner(
         status,
         latency_ms: started.elapsed().as_secs_f64() * 1000.0,
         injected_fault: injected,
+        user,
         request: Recorded {
             headers: request_headers,
             body: request_body,

@@ -4,6 +4,9 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 pub const REDACTED: &str = "[redacted]";
+const REDACTED_JWT: &str = "eyJ…[redacted JWT]";
+/// The text redaction puts in place of secrets (a search for it matches redacted entries).
+pub const REDACTED_MARKS: &str = "[redacted] eyJ…[redacted JWT]";
 
 /// Header names whose values are never recorded.
 pub fn is_secret_header(name: &str) -> bool {
@@ -81,9 +84,22 @@ pub fn redact_body(text: &str) -> String {
             .into_owned();
     }
     if let Some(re) = JWT.as_ref() {
-        out = re.replace_all(&out, "eyJ…[redacted JWT]").into_owned();
+        out = re.replace_all(&out, REDACTED_JWT).into_owned();
     }
     out
+}
+
+/// The JWTs in `text` as (header, payload), base64url, their signatures left out.
+pub fn jwt_parts(text: &str) -> Vec<(&str, &str)> {
+    let Some(re) = JWT.as_ref() else {
+        return Vec::new();
+    };
+    re.find_iter(text)
+        .filter_map(|m| {
+            let mut parts = m.as_str().split('.');
+            Some((parts.next()?, parts.next()?))
+        })
+        .collect()
 }
 
 #[cfg(test)]

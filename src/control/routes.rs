@@ -123,6 +123,9 @@ pub struct SurfaceDef {
     /// Renders a typed fault for a route of this surface before its handler runs; `None`
     /// when the surface checks fault rules itself, once it knows the operation and caller.
     pub typed_fault: Option<fn(&Route, &TypedFault<'_>) -> HttpResponse>,
+    /// The fault names a `typed` rule may give on this surface (the first is its default),
+    /// as the dashboard's fault form offers them.
+    pub fault_names: &'static [&'static str],
 }
 
 /// No operations beyond the routes.

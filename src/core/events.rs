@@ -7,6 +7,9 @@ use crate::store::{trees, Log, Store, StoreResult};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Event {
@@ -25,6 +28,68 @@ pub struct Event {
     pub message: String,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub details: Map<String, Value>,
+    /// The request that caused it, as the journal names it (`RUN-ID`, see [`RequestContext`]),
+    /// when it was recorded while a journaled request was being served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// What the request being served has done so far, for the journal. The control layer opens
+/// one around each request it journals ([`within_request`]); events recorded inside carry
+/// its id, and the first user the core authenticates (a session's principal) or names in an
+/// event is remembered. Outside a request (or with the journal off) nothing is kept and
+/// nothing is paid but a failed task-local lookup.
+#[derive(Debug)]
+pub struct RequestContext {
+    /// The journal's run and the request's entry id: the request id is `{run:08x}-{id}`,
+    /// written out only when an event needs it.
+    run: u32,
+    id: u64,
+    user: RefCell<Option<String>>,
+}
+
+/// The id events carry for journal entry `id` of run `run`.
+pub fn request_id(run: u32, id: u64) -> String {
+    format!("{run:08x}-{id}")
+}
+
+impl RequestContext {
+    pub fn new(run: u32, id: u64) -> Rc<Self> {
+        Rc::new(Self {
+            run,
+            id,
+            user: RefCell::new(None),
+        })
+    }
+
+    /// The user the request acted as, if the core learnt one.
+    pub fn user(&self) -> Option<String> {
+        self.user.borrow().clone()
+    }
+}
+
+tokio::task_local! {
+    static REQUEST: Rc<RequestContext>;
+}
+
+/// Runs `f` (a request's handler) with `context` as the current request.
+pub async fn within_request<F: Future>(context: Rc<RequestContext>, f: F) -> F::Output {
+    REQUEST.scope(context, f).await
+}
+
+/// Remembers `user` as who the current request acts as, unless one is known already.
+pub fn note_user(user: &str) {
+    let _ = REQUEST.try_with(|c| {
+        if let Ok(mut known) = c.user.try_borrow_mut() {
+            if known.is_none() {
+                *known = Some(user.to_string());
+            }
+        }
+    });
+}
+
+fn current_request_id() -> Option<String> {
+    REQUEST.try_with(|c| request_id(c.run, c.id)).ok()
 }
 
 /// An event to record; id and time are assigned by the log.
@@ -100,6 +165,10 @@ impl EventLog {
 
     pub fn record(&self, new: NewEvent) -> CoreResult<Event> {
         let now = self.clock.now_ms();
+        if let Some(user) = &new.user {
+            note_user(user);
+        }
+        let request_id = current_request_id();
         let event = self.log.append(|id| Event {
             id,
             event_type: new.event_type.to_string(),
@@ -111,6 +180,7 @@ impl EventLog {
             user: new.user,
             message: new.message,
             details: new.details,
+            request_id,
         })?;
         tracing::info!(event_type = %event.event_type, user = ?event.user, "{}", event.message);
         Ok(event)

@@ -247,6 +247,24 @@ pub fn verify_assertion(xml_text: &str, public_key_der: &[u8]) -> CoreResult<Ass
     read_assertion(&root, id)
 }
 
+/// What an assertion says, read without checking its signature (to show it).
+pub fn read_unverified(xml_text: &str) -> CoreResult<Assertion> {
+    if xml_text.len() > MAX_ASSERTION_BYTES {
+        return Err(invalid("it is too large"));
+    }
+    let body = xml_text.trim();
+    let root = xml::parse(
+        body.strip_prefix(XML_DECL).unwrap_or(body),
+        Limits::default(),
+    )
+    .map_err(|e| invalid(format!("it is not well-formed XML: {e}")))?;
+    if root.name != "Assertion" || root.ns.as_deref() != Some(SAML2_NS) {
+        return Err(invalid("the root element is not a SAML 2.0 Assertion"));
+    }
+    let id = root.attr("ID").unwrap_or_default().to_string();
+    read_assertion(&root, id)
+}
+
 fn read_assertion(root: &Element, id: String) -> CoreResult<Assertion> {
     let issuer = root
         .child("Issuer")

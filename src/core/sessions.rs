@@ -110,6 +110,7 @@ impl Sessions {
                 return Err(not_authenticated());
             }
         }
+        crate::core::events::note_user(&session.principal);
         Ok(session)
     }
 

@@ -69,6 +69,14 @@ pub fn verify(
     now_secs: i64,
     expect: &Expectations<'_>,
 ) -> CoreResult<Verified> {
+    let verified = verify_signature(ring, token)?;
+    check_claims(&verified.claims, now_secs, expect)?;
+    Ok(verified)
+}
+
+/// Which key of the ring signed `token`, and its claims; no claim (time, issuer,
+/// audience) is checked. The error says why no key verifies it.
+pub fn verify_signature(ring: &KeyRing, token: &str) -> CoreResult<Verified> {
     if token.len() > 16 * 1024 {
         return Err(invalid("the token is too long"));
     }
@@ -102,21 +110,20 @@ pub fn verify(
         }
         let decoding = match &key.ops {
             KeyOps::Hmac { decoding, .. } => decoding,
-            KeyOps::Asymmetric(asymmetric) => {
-                let claims = match asymmetric.verify_jws(token) {
-                    Ok(payload) => serde_json::from_slice::<Claims>(&payload)
-                        .map_err(|_| invalid("the token's claims are not a JSON object"))?,
-                    Err(JwsError::Malformed(why)) => {
-                        return Err(invalid(format!("the token is malformed: {why}")))
-                    }
-                    Err(JwsError::BadSignature) => {
-                        last_error = invalid("the token signature is invalid");
-                        continue;
-                    }
-                };
-                check_claims(&claims, now_secs, expect)?;
-                return Ok(Verified { key, claims });
-            }
+            KeyOps::Asymmetric(asymmetric) => match asymmetric.verify_jws(token) {
+                Ok(payload) => {
+                    let claims = serde_json::from_slice::<Claims>(&payload)
+                        .map_err(|_| invalid("the token's claims are not a JSON object"))?;
+                    return Ok(Verified { key, claims });
+                }
+                Err(JwsError::Malformed(why)) => {
+                    return Err(invalid(format!("the token is malformed: {why}")))
+                }
+                Err(JwsError::BadSignature) => {
+                    last_error = invalid("the token signature is invalid");
+                    continue;
+                }
+            },
         };
         let mut validation = Validation::new(key.algorithm);
         validation.validate_exp = false;
@@ -125,11 +132,10 @@ pub fn verify(
         validation.required_spec_claims = HashSet::new();
         match jsonwebtoken::decode::<Claims>(token, decoding, &validation) {
             Ok(data) => {
-                check_claims(&data.claims, now_secs, expect)?;
                 return Ok(Verified {
                     key,
                     claims: data.claims,
-                });
+                })
             }
             Err(e) => last_error = invalid(format!("the token signature is invalid: {e}")),
         }

@@ -241,6 +241,13 @@ impl ResponseError for FaError {
 
 pub type FaResult<T> = Result<T, FaError>;
 
+/// Error codes a typed fault rule may give (any code works; the first is the default).
+pub const FAULT_NAMES: &[&str] = &[
+    "[ServiceUnavailable]",
+    "[InternalError]",
+    "[TooManyRequests]",
+];
+
 /// How a typed fault rule answers on this surface: FusionAuth's Errors JSON, 503 unless
 /// the rule names a status.
 pub fn injected_fault(

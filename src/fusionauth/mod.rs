@@ -57,6 +57,7 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
     ],
     operations: no_operations,
     typed_fault: Some(errors::injected_fault),
+    fault_names: errors::FAULT_NAMES,
 };
 
 /// A JSON request body (an object), read within the configured size limit.

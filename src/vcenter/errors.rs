@@ -363,6 +363,19 @@ impl<F: Form> ResponseError for VcError<F> {
     }
 }
 
+/// Error types a typed fault rule may give: vAPI std errors, and OAuth2 errors on the token
+/// routes (the first of each is its default).
+pub const FAULT_NAMES: &[&str] = &[
+    "SERVICE_UNAVAILABLE",
+    "UNAUTHENTICATED",
+    "UNAUTHORIZED",
+    "NOT_FOUND",
+    "INVALID_ARGUMENT",
+    "invalid_grant",
+    "invalid_request",
+    "invalid_target",
+];
+
 /// How a typed fault rule answers on this surface: an OAuth2 error on the token routes
 /// (default `invalid_grant`, 400), a vAPI std error elsewhere (`SERVICE_UNAVAILABLE`, 503).
 pub fn injected_fault(route: &Route, typed: &TypedFault<'_>) -> HttpResponse {

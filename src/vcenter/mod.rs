@@ -47,6 +47,7 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
     ],
     operations: jsonrpc::operation_names,
     typed_fault: Some(errors::injected_fault),
+    fault_names: errors::FAULT_NAMES,
 };
 
 /// The host the client addressed (`Host`), reduced to host-name characters; it goes into

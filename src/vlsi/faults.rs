@@ -88,6 +88,21 @@ pub fn invalid_request(message: &str) -> SoapFault {
 }
 
 /// A fault of the named VLSI type (for fault injection); unknown names give UnexpectedFault.
+/// The fault types [`by_name`] makes (the first is the default of a typed fault rule).
+pub const NAMES: &[&str] = &[
+    "UnexpectedFault",
+    "SecurityError",
+    "InsufficientPermission",
+    "InvalidArgument",
+    "InvalidType",
+    "EntityNotFound",
+    "InvalidCredentials",
+    "InvalidRequest",
+    "InvalidState",
+    "EntityAlreadyExists",
+    "EntityInUse",
+];
+
 pub fn by_name(type_name: &str, message: &str) -> SoapFault {
     match type_name {
         "SecurityError" => security_error(),

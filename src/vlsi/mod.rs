@@ -43,6 +43,7 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
     operations: dispatch::operation_names,
     // SOAP calls are named by their Body's element: rules are checked once it is parsed.
     typed_fault: None,
+    fault_names: faults::NAMES,
 };
 
 async fn method_not_allowed() -> HttpResponse {

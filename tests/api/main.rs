@@ -13,6 +13,7 @@ mod oauth2;
 mod oauth2_tokens;
 mod races;
 mod token_attacks;
+mod ui;
 mod vcenter;
 mod vlsi;
 mod vlsi_query;
