@@ -291,6 +291,19 @@ async fn bearer_missing_malformed_forged_or_of_the_wrong_kind_is_401() {
 }
 
 #[actix_web::test]
+async fn rest_tokens_do_not_log_in_to_the_soap_surface() {
+    let app = TestApp::start().await;
+    let (access, refresh) = app.rest_login("administrator").await;
+    for token in [&access, &refresh] {
+        let r = app.login_by_token(token).await;
+        assert_eq!(r.fault_type(), "InvalidCredentials", "{}", r.text);
+        assert!(r.text.contains("REST API token"), "{}", r.text);
+    }
+    let generated = app.horizon_token(None).await;
+    assert!(!app.login_by_token(&generated).await.is_fault());
+}
+
+#[actix_web::test]
 async fn tokens_expire_by_the_server_clock() {
     let app = TestApp::start().await;
     app.freeze_clock();
