@@ -275,6 +275,24 @@ async fn bad_parameters_are_400s_naming_the_problem() {
             "rest.filter.invalid",
             "object",
         ),
+        // nested deeper than any parser should follow: refused, not a stack overflow
+        (
+            vec![("filter", "[".repeat(1000))],
+            "rest.filter.invalid",
+            "'filter'",
+        ),
+        (
+            vec![(
+                "filter",
+                format!(
+                    "{}{}",
+                    r#"{"type":"Not","filter":"#.repeat(100),
+                    "}".repeat(100)
+                ),
+            )],
+            "rest.filter.invalid",
+            "filter",
+        ),
         (
             vec![("filter", f(eq("colour", json!("red"))))],
             "rest.filter.invalid",
