@@ -740,6 +740,9 @@ async fn the_control_plane_covers_the_surface() {
     assert!(!text.contains("vmware\""), "password redacted: {text}");
     assert!(!text.contains(&refresh[..40]), "tokens redacted");
 
+    // its events, by surface name
+    assert_eq!(app.event_types("horizon-rest").await, [hz::LOGIN_OK]);
+
     // fault rules by route, in the surface's error body
     app.add_fault(json!({"surface": "horizon-rest", "operation": "POST /rest/refresh", "max_count": 1,
                          "action": {"kind": "typed", "fault": "rest.unavailable", "message": "down"}}))
