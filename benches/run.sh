@@ -120,6 +120,10 @@ for mode in one all; do
     # shellcheck source=/dev/null
     . benches/surfaces.sh
   fi
+  if [ -x benches/horizon_rest.sh ]; then
+    # shellcheck source=/dev/null
+    . benches/horizon_rest.sh
+  fi
   stop
 done
 

@@ -3,8 +3,8 @@
 //!
 //! [`Application::build`] is the one way to start it, used by `main` and by the tests.
 //!
-//! Layers point one way (checked by a test): surfaces (`vlsi`, `fusionauth`, `vcenter`,
-//! `admin`) → `state`, `soap`, `http`, `config` → `control` → `core` → `store`, with
+//! Layers point one way (checked by a test): surfaces (`vlsi`, `horizon_rest`,
+//! `fusionauth`, `vcenter`, `admin`) → `state`, `soap`, `http`, `config` → `control` → `core` → `store`, with
 //! `spec`, `surface`, `clock` and `xml` underneath everything.
 
 #![deny(
@@ -35,6 +35,7 @@ pub mod core;
 pub mod fixtures;
 pub mod fusionauth;
 pub mod healthcheck;
+pub mod horizon_rest;
 pub mod http;
 pub mod soap;
 pub mod spec;
@@ -85,11 +86,12 @@ pub enum StartError {
 }
 
 /// Every surface vlsim serves, admin first (its `/_vlsim` scope must not be shadowed).
-pub static SURFACES: [&SurfaceDef; 4] = [
+pub static SURFACES: [&SurfaceDef; 5] = [
     &admin::SURFACE,
     &vlsi::SURFACE,
     &fusionauth::SURFACE,
     &vcenter::SURFACE,
+    &horizon_rest::SURFACE,
 ];
 
 /// A bound, ready-to-run vlsim.
@@ -162,6 +164,8 @@ impl Application {
                 .configure(|cfg| control::routes::configure(cfg, &vlsi::SURFACE))
                 .configure(|cfg| control::routes::configure(cfg, &fusionauth::SURFACE))
                 .configure(|cfg| control::routes::configure(cfg, &vcenter::SURFACE))
+                // After vCenter: it owns /rest/com/vmware/... and /rest/vcenter/...
+                .configure(horizon_rest::configure)
         })
         .shutdown_timeout(10)
         // Signals are the binary's business (main installs its handlers before announcing

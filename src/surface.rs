@@ -13,6 +13,9 @@ pub enum Surface {
     FusionAuth,
     /// vCenter sessions and token exchange.
     Vcenter,
+    /// Horizon Connection Server REST API under `/rest/`.
+    #[serde(rename = "horizon-rest")]
+    HorizonRest,
     /// The emulator's own control plane at `/_vlsim/...`.
     Admin,
     /// A path no surface serves.
@@ -21,13 +24,19 @@ pub enum Surface {
 
 impl Surface {
     /// The surfaces that emulate a product (fault rules may target these).
-    pub const EMULATED: [Surface; 3] = [Surface::Vlsi, Surface::FusionAuth, Surface::Vcenter];
+    pub const EMULATED: [Surface; 4] = [
+        Surface::Vlsi,
+        Surface::FusionAuth,
+        Surface::Vcenter,
+        Surface::HorizonRest,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Vlsi => "vlsi",
             Self::FusionAuth => "fusionauth",
             Self::Vcenter => "vcenter",
+            Self::HorizonRest => "horizon-rest",
             Self::Admin => "admin",
             Self::Other => "other",
         }
@@ -39,6 +48,7 @@ impl Surface {
             Self::Vlsi,
             Self::FusionAuth,
             Self::Vcenter,
+            Self::HorizonRest,
             Self::Admin,
             Self::Other,
         ]

@@ -15,7 +15,7 @@ fn schemas() -> Value {
         "FaultRule": {
             "type": "object", "additionalProperties": false, "required": ["action"],
             "properties": {
-                "surface": {"type": "string", "enum": ["vlsi", "fusionauth", "vcenter"]},
+                "surface": {"type": "string", "enum": crate::surface::Surface::EMULATED.map(crate::surface::Surface::name)},
                 "operation": {"type": "string", "description": "e.g. JwtToken_Generate or 'POST /api/jwt/refresh'; trailing * matches a prefix"},
                 "user": {"type": "string", "description": "VLSI principal, e.g. VLSIM\\administrator"},
                 "probability": {"type": "number", "minimum": 0, "maximum": 1},

@@ -188,6 +188,8 @@ struct Counts {
     vcenter_users: usize,
     keys: usize,
     horizon_users: usize,
+    /// Horizon REST logins (expired ones not yet swept included).
+    horizon_rest_logins: usize,
     sessions: usize,
     events: usize,
 }
@@ -261,6 +263,7 @@ pub async fn dump(state: web::Data<AppState>, req: HttpRequest) -> AdminResult {
             vcenter_users: core.vcenter().user_count(),
             keys: ring.all().len(),
             horizon_users: core.horizon().user_count(),
+            horizon_rest_logins: core.horizon().rest_login_count(),
             sessions: core.sessions().count(),
             events: core.events().count(),
         },

@@ -31,7 +31,7 @@ static XML_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 static JSON_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(&format!(
-        r#"("(?:{SECRET_NAMES})"\s*:\s*)"(?:[^"\\]|\\.)*""#
+        r#"("(?:{SECRET_NAMES})"\s*:\s*)(?:"(?:[^"\\]|\\.)*"|\[\s*(?:"(?:[^"\\]|\\.)*"\s*,?\s*)*\])"#
     ))
     .ok()
 });
@@ -116,6 +116,12 @@ mod tests {
         assert!(
             r.contains(r#""loginId":"a""#) && !r.contains("xyz") && !r.contains("p\\\"w"),
             "{r}"
+        );
+        // The Horizon REST login's password may be an array of one string.
+        let r = redact_body(r#"{"username":"a","password": ["vm\"ware"],"domain":"D"}"#);
+        assert_eq!(
+            r,
+            r#"{"username":"a","password": "[redacted]","domain":"D"}"#
         );
         let form = "grant_type=x&subject_token=secret&scope=a";
         assert_eq!(

@@ -11,7 +11,7 @@ pub mod vcenter;
 use serde::{Deserialize, Serialize};
 
 pub use fusionauth::FusionAuthSpec;
-pub use horizon::{HorizonSpec, HorizonUserSpec};
+pub use horizon::{EventDatabaseSpec, HorizonSpec, HorizonUserSpec, JwtAuthenticatorSpec};
 pub use vcenter::{VcenterSpec, VcenterUserSpec};
 
 /// A whole fixtures document (`fixtures/default.toml`).

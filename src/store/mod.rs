@@ -20,6 +20,9 @@ pub mod trees {
     pub const HORIZON_USERS: &str = "horizon_users";
     pub const SESSIONS: &str = "sessions";
     pub const EVENTS: &str = "events";
+    // Horizon REST logins, by login id, and their expiry index (expiry ms, login id)
+    pub const HORIZON_REST_LOGINS: &str = "horizon_rest_logins";
+    pub const HORIZON_REST_EXPIRY: &str = "horizon_rest_expiry";
     // FusionAuth surface
     pub const FA_USERS: &str = "fa_users";
     pub const FA_USER_LOGINS: &str = "fa_user_logins";

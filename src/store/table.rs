@@ -154,6 +154,18 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
             .collect()
     }
 
+    /// The first `limit` records in ascending key order (the oldest of an index by time).
+    pub fn first(&self, limit: usize) -> StoreResult<Vec<(Vec<u8>, T)>> {
+        self.tree
+            .iter()
+            .take(limit)
+            .map(|r| {
+                let (k, v) = r?;
+                Ok((k.to_vec(), self.decode(&v)?))
+            })
+            .collect()
+    }
+
     /// Records newest-first (descending key order), keeping those `keep` accepts, at most `limit`.
     pub fn scan_rev(&self, limit: usize, mut keep: impl FnMut(&T) -> bool) -> StoreResult<Vec<T>> {
         let mut out = Vec::new();

@@ -116,7 +116,9 @@ fn render_page(page: &QueryPage) -> String {
     }
     for s in &page.results {
         match page.entity {
-            QueryEntity::AuditEventSummaryView => render_summary(&mut out, s),
+            QueryEntity::AuditEventSummaryView | QueryEntity::AuditEventSummary => {
+                render_summary(&mut out, s)
+            }
             QueryEntity::EventSummaryView => render_event_summary(&mut out, s),
         }
     }

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("admin", 6),
     ("fusionauth", 6),
     ("healthcheck", 6),
+    ("horizon_rest", 6),
     ("vcenter", 6),
     ("vlsi", 6),
     ("testkit", 7),

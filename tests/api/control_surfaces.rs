@@ -164,5 +164,8 @@ async fn reset_clears_every_surface_and_about_lists_them() {
         );
     }
     let (_, health) = app.get_json("/_vlsim/health").await;
-    assert_eq!(health["surfaces"], json!(["vlsi", "fusionauth", "vcenter"]));
+    assert_eq!(
+        health["surfaces"],
+        json!(["vlsi", "fusionauth", "vcenter", "horizon-rest"])
+    );
 }

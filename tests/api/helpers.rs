@@ -51,6 +51,17 @@ pub mod fa {
     pub const EXTERNAL_SECRET: &str = "vlsim-external-secret";
 }
 
+/// Horizon REST fixtures.
+pub mod hz {
+    pub const CS_ID: &str = "60000000-0000-4000-8000-000000000001";
+    pub const JWT_AUTHENTICATOR: &str = "61000000-0000-4000-8000-000000000001";
+    pub const ACCESS_TTL: i64 = 30 * 60;
+    pub const REFRESH_TTL: i64 = 8 * 60 * 60;
+    pub const LOGIN_OK: &str = "REST_AUTH_LOGIN_SUCCESS";
+    pub const LOGIN_FAILED: &str = "REST_AUTH_LOGIN_FAILURE";
+    pub const LOGOUT_OK: &str = "REST_AUTH_LOGOUT_SUCCESS";
+}
+
 /// vCenter fixtures and RFC 8693 names.
 pub mod vc {
     pub const USER: &str = "administrator@vsphere.local";
@@ -693,6 +704,65 @@ impl TestApp {
     }
 
     // -----------------------------------------------------------------------------------
+    // Horizon REST (/rest/...)
+
+    /// `POST /rest/login` with `body` as it is.
+    pub async fn rest_login_with(&self, body: Value) -> Reply {
+        self.post("/rest/login", None, body).await
+    }
+
+    /// Logs `user` (password `vmware`, domain VLSIM) in; asserts 200; (access, refresh).
+    pub async fn rest_login(&self, user: &str) -> (String, String) {
+        let r = self
+            .rest_login_with(json!({"domain": "VLSIM", "username": user, "password": "vmware"}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let body = r.json();
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+        (
+            body["access_token"].as_str().unwrap().to_string(),
+            body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// `GET path` with `Authorization: Bearer {access}`.
+    pub async fn rest_get(&self, path: &str, access: &str) -> Reply {
+        self.get(path, Some(&format!("Bearer {access}"))).await
+    }
+
+    pub async fn rest_refresh(&self, refresh: &str) -> Reply {
+        self.post("/rest/refresh", None, json!({ "refresh_token": refresh }))
+            .await
+    }
+
+    pub async fn rest_logout(&self, refresh: &str) -> Reply {
+        self.post("/rest/logout", None, json!({ "refresh_token": refresh }))
+            .await
+    }
+
+    /// `GET /rest/external/{version}/audit-events` with these query parameters.
+    pub async fn audit_events_raw(
+        &self,
+        version: &str,
+        access: &str,
+        query: &[(&str, &str)],
+    ) -> Reply {
+        let path = format!("/rest/external/{version}/audit-events");
+        self.send(
+            self.request(Method::GET, &path, Some(&format!("Bearer {access}")))
+                .query(query),
+        )
+        .await
+    }
+
+    /// v1 audit events; asserts 200 and returns the items.
+    pub async fn audit_events(&self, access: &str, query: &[(&str, &str)]) -> Vec<Value> {
+        let r = self.audit_events_raw("v1", access, query).await;
+        assert_eq!(r.status, 200, "{query:?}: {}", r.text);
+        r.json().as_array().unwrap().clone()
+    }
+
+    // -----------------------------------------------------------------------------------
     // The control plane under /_vlsim
 
     /// `POST /_vlsim/clock/advance`; asserts 200, returns the clock.
@@ -865,6 +935,30 @@ impl Reply {
             Want::Field(field, code) => assert_eq!(self.field_code(field), code, "{what}"),
             Want::General(code) => assert_eq!(self.general_code(), code, "{what}"),
         }
+    }
+
+    /// A Horizon REST error: asserts the status and the envelope
+    /// `{"error_message", "errors": [{"error_key", "error_message"}]}`; (key, message).
+    pub fn rest_error(&self, status: u16) -> (String, String) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(
+            self.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{:?}",
+            self.headers
+        );
+        let body = self.json();
+        let message = body["error_message"].as_str().unwrap().to_string();
+        let errors = body["errors"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{body}");
+        assert_eq!(errors[0]["error_message"], message.as_str(), "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+        (
+            errors[0]["error_key"].as_str().unwrap().to_string(),
+            message,
+        )
     }
 
     pub fn cookies(&self) -> Vec<String> {

@@ -8,6 +8,8 @@ mod architecture;
 mod control_surfaces;
 mod fusionauth;
 mod hardening;
+mod horizon_rest;
+mod horizon_rest_audit;
 mod hostile_input;
 mod oauth2;
 mod oauth2_tokens;

@@ -51,7 +51,8 @@ impl Horizon<'_> {
         Ok(session)
     }
 
-    /// Logs in with a JWT made by `JwtToken_Generate` that is still valid.
+    /// Logs in with a JWT made by `JwtToken_Generate` that is still valid (not a REST API
+    /// access or refresh token).
     pub async fn login_by_token(&self, token: &str) -> CoreResult<Session> {
         let issuers = vec![self.settings().connection_server_name.clone()];
         let expect = Expectations {
@@ -61,6 +62,14 @@ impl Horizon<'_> {
         let ring = self.svc.keys.ring();
         let verified = tokens::verify(&ring, token, self.svc.clock.now_secs(), &expect)
             .map_err(|e| CoreError::InvalidCredentials(format!("The token is not valid: {e}")))?;
+        // REST API tokens share the issuer and key but are not for this: a logout must end
+        // every use of them.
+        if verified.claims.contains_key("token_use") {
+            return Err(CoreError::InvalidCredentials(
+                "The token is not valid: it is a REST API token, not one made by JwtToken_Generate"
+                    .into(),
+            ));
+        }
         let subject = verified.claim_str("sub").unwrap_or_default();
         let user = self.find_user(subject, "")?.ok_or_else(|| {
             CoreError::InvalidCredentials(format!(

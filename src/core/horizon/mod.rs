@@ -1,10 +1,13 @@
 //! Horizon Connection Server rules: its administrators and their sessions (`auth.rs`), JWT
-//! generation and the public keys that verify those JWTs (`jwt.rs`), and event queries
-//! (`query/`). The VLSI SOAP surface is one wire for these rules.
+//! generation and the public keys that verify those JWTs (`jwt.rs`), REST API logins
+//! (`rest.rs`), what the REST API reports about the server (`server.rs`), and event queries
+//! (`query/`). The VLSI SOAP and the REST surfaces are two wires for these rules.
 
 mod auth;
 mod jwt;
 pub mod query;
+pub mod rest;
+pub mod server;
 mod users;
 
 use crate::core::error::{CoreError, CoreResult};
@@ -17,6 +20,7 @@ use crate::surface::Surface;
 use std::sync::Arc;
 
 pub use jwt::{GeneratedToken, PublicKeys};
+pub use rest::{RestAccess, RestCaller, RestLogin, RestTokens};
 pub use users::HorizonUser;
 
 pub const PRIVILEGE_GENERATE_JWT: &str = "ADMINISTRATOR";
@@ -31,10 +35,13 @@ const MODULE: &str = "Vlsi";
 /// Where the settings are kept (`meta` relation).
 const SETTINGS: &str = "horizon";
 
-/// The Horizon part of the core: settings, administrators, open query cursors.
+/// The Horizon part of the core: settings, administrators, REST logins, open query cursors.
 pub struct HorizonState {
     settings: Current<HorizonSpec>,
     users: Table<HorizonUser>,
+    rest_logins: Table<RestLogin>,
+    /// Expiry index of `rest_logins`: (expiry ms, login id) → login id.
+    rest_expiry: Table<String>,
     cursors: query::QueryCursors,
 }
 
@@ -44,6 +51,8 @@ impl HorizonState {
         Ok(Self {
             settings: Current::new(initial.clone()),
             users: store.table(trees::HORIZON_USERS)?,
+            rest_logins: store.table(trees::HORIZON_REST_LOGINS)?,
+            rest_expiry: store.table(trees::HORIZON_REST_EXPIRY)?,
             cursors: query::QueryCursors::default(),
         })
     }
@@ -73,6 +82,7 @@ impl<'a> Horizon<'a> {
                 format!("no key with id {} in the fixtures", spec.signing_key),
             ));
         }
+        server::check(spec, key_ids)?;
         for user in &spec.users {
             let domain = user.domain.clone().unwrap_or_else(|| spec.domain.clone());
             let record = HorizonUser {

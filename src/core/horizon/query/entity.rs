@@ -3,13 +3,17 @@
 
 pub const AUDIT_EVENT_SUMMARY_VIEW: &str = "AuditEventSummaryView";
 pub const EVENT_SUMMARY_VIEW: &str = "EventSummaryView";
+/// The REST API's audit event schema (`/rest/external/v1|v2/audit-events`).
+pub const AUDIT_EVENT_SUMMARY: &str = "AuditEventSummary";
 
-/// The queryable entities vlsim serves (both are views of the event log).
+/// The queryable entities vlsim serves (all are views of the event log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryEntity {
     AuditEventSummaryView,
     /// Deprecated in the reference in favour of `AuditEventSummaryView`.
     EventSummaryView,
+    /// The REST API's `AuditEventSummary` (and its V2, which adds `persistent_disk_id`).
+    AuditEventSummary,
 }
 
 impl QueryEntity {
@@ -17,9 +21,11 @@ impl QueryEntity {
         match self {
             Self::AuditEventSummaryView => AUDIT_EVENT_SUMMARY_VIEW,
             Self::EventSummaryView => EVENT_SUMMARY_VIEW,
+            Self::AuditEventSummary => AUDIT_EVENT_SUMMARY,
         }
     }
 
+    /// The SOAP `queryEntityType`s (the REST entity is not queryable through SOAP).
     pub fn from_name(name: &str) -> Option<Self> {
         [Self::AuditEventSummaryView, Self::EventSummaryView]
             .into_iter()
@@ -30,6 +36,24 @@ impl QueryEntity {
         match self {
             Self::AuditEventSummaryView => AUDIT_MEMBERS,
             Self::EventSummaryView => EVENT_MEMBERS,
+            Self::AuditEventSummary => REST_MEMBERS,
+        }
+    }
+
+    /// Whether results may be sorted by member `name`: any member over SOAP; over REST the
+    /// ones the swagger marks "can be used for sorting".
+    pub(super) fn sortable(self, name: &str) -> bool {
+        match self {
+            Self::AuditEventSummary => REST_SORTABLE.contains(&name),
+            _ => self.member(name).is_some(),
+        }
+    }
+
+    /// Filter type names as this entity's wire spells them (`QueryFilterEquals` / `Equals`).
+    pub(super) fn filter_name(self, soap_name: &'static str) -> &'static str {
+        match self {
+            Self::AuditEventSummary => soap_name.strip_prefix("QueryFilter").unwrap_or(soap_name),
+            _ => soap_name,
         }
     }
 
@@ -59,6 +83,8 @@ pub(super) enum Kind {
     Int,
     Text,
     DateTime,
+    /// Epoch milliseconds as an integer (REST `time`).
+    EpochMs,
     Entity,
 }
 
@@ -258,4 +284,61 @@ const EVENT_MEMBERS: &[Member] = &[
         kind: Kind::Text,
         ops: TEXT_OPS,
     },
+];
+
+const REST_TEXT: &[Op] = &[Op::Equals, Op::Contains, Op::StartsWith];
+const REST_NUMBER: &[Op] = &[Op::Equals, Op::Between];
+
+const fn rest(name: &'static str, field: &'static str, kind: Kind, ops: &'static [Op]) -> Member {
+    Member {
+        name,
+        field,
+        kind,
+        ops,
+    }
+}
+
+/// The members of the REST `AuditEventSummary`(V2), with the filters each allows (the
+/// swagger's "Supported Filters", widened to NotEquals/Contains/StartsWith on every text
+/// member and Between on `id`; `persistent_disk_id` is V2's, accepted on v1 too).
+const REST_MEMBERS: &[Member] = &[
+    rest("id", "eventId", Kind::Int, REST_NUMBER),
+    rest("type", "eventType", Kind::Text, REST_TEXT),
+    rest("severity", "severity", Kind::Text, REST_TEXT),
+    rest("module", "module", Kind::Text, REST_TEXT),
+    rest("message", "message", Kind::Text, REST_TEXT),
+    rest("machine_dns_name", "machineDnsName", Kind::Text, REST_TEXT),
+    rest("time", "time", Kind::EpochMs, REST_NUMBER),
+    rest("user_id", "userId", Kind::Text, REST_TEXT),
+    rest("machine_id", "machineId", Kind::Text, REST_TEXT),
+    rest(
+        "desktop_pool_name",
+        "desktopPoolName",
+        Kind::Text,
+        REST_TEXT,
+    ),
+    rest(
+        "application_pool_name",
+        "applicationPoolName",
+        Kind::Text,
+        REST_TEXT,
+    ),
+    rest(
+        "persistent_disk_id",
+        "persistentDiskId",
+        Kind::Text,
+        REST_TEXT,
+    ),
+];
+
+/// What the swagger (2512) marks "This property can be used for sorting".
+const REST_SORTABLE: &[&str] = &[
+    "type",
+    "severity",
+    "module",
+    "message",
+    "time",
+    "machine_dns_name",
+    "desktop_pool_name",
+    "application_pool_name",
 ];

@@ -46,6 +46,11 @@ pub(super) fn parse_time(text: &str) -> Option<i64> {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// A validated time or number bound: epoch milliseconds (REST) or an `xsd:dateTime` (SOAP).
+fn time_value(text: &str) -> Option<i64> {
+    text.trim().parse::<i64>().ok().or_else(|| parse_time(text))
+}
+
 /// Why a filter is not acceptable; becomes `InvalidArgument` naming `definition.filter...`.
 fn bad_filter(path: &str, message: String) -> CoreError {
     CoreError::invalid_argument(path, message)
@@ -105,21 +110,22 @@ pub(super) fn validate(
             &format!("{path}.memberName"),
             format!(
                 "{} cannot be used on member [{name}] of {entity_name}.",
-                filter_type_name(filter)
+                entity.filter_name(filter_type_name(filter))
             ),
         ));
     }
     for value in values.into_iter().flatten() {
         let ok = match m.kind {
-            Kind::Int => value.trim().parse::<i64>().is_ok(),
+            Kind::Int | Kind::EpochMs => value.trim().parse::<i64>().is_ok(),
             Kind::DateTime => parse_time(value).is_some(),
             Kind::Text | Kind::Entity => true,
         };
         if !ok {
-            let want = if m.kind == Kind::Int {
-                "an xsd:int"
-            } else {
-                "an xsd:dateTime"
+            let want = match (m.kind, entity) {
+                (Kind::EpochMs, _) => "an integer (epoch milliseconds)",
+                (_, QueryEntity::AuditEventSummary) => "an integer",
+                (Kind::Int, _) => "an xsd:int",
+                _ => "an xsd:dateTime",
             };
             return Err(bad_filter(
                 &format!("{path}.value"),
@@ -162,7 +168,7 @@ fn equals(field: &Field<'_>, value: &FilterValue) -> bool {
         (Field::Absent, Some(_)) | (_, None) => false,
         (Field::Text(t), Some(v)) => t.eq_ignore_ascii_case(v.trim()),
         (Field::Int(i), Some(v)) => v.trim().parse::<i64>().is_ok_and(|n| n == *i),
-        (Field::Time(ms), Some(v)) => parse_time(v) == Some(*ms),
+        (Field::Time(ms), Some(v)) => time_value(v) == Some(*ms),
     }
 }
 
@@ -200,7 +206,7 @@ pub(super) fn matches(summary: &AuditEventSummary, filter: &QueryFilter) -> bool
             let (Field::Time(at) | Field::Int(at)) = summary.field(member) else {
                 return false;
             };
-            let bound = |v: &FilterValue| v.as_deref().and_then(parse_time);
+            let bound = |v: &FilterValue| v.as_deref().and_then(time_value);
             bound(from).is_none_or(|f| at >= f) && bound(to).is_none_or(|t| at <= t)
         }
     }

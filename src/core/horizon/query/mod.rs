@@ -11,6 +11,7 @@
 mod cursor;
 mod entity;
 mod filter;
+mod rest;
 
 use super::Horizon;
 use crate::core::error::{CoreError, CoreResult};
@@ -26,6 +27,7 @@ pub use entity::{
 };
 use filter::{compare, matches, validate};
 pub use filter::{FilterValue, QueryFilter};
+pub use rest::{AuditEventsPage, AuditEventsQuery, MAX_REST_PAGE_SIZE};
 
 /// `QueryDefinition`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -208,13 +210,13 @@ impl Horizon<'_> {
         })
     }
 
-    /// The Horizon (VLSI) events that pass `filter` (already validated), unsorted.
+    /// The Connection Server's events (those of its SOAP and REST surfaces) that pass
+    /// `filter` (already validated), newest first.
     fn matching(&self, filter: Option<&QueryFilter>) -> CoreResult<Vec<AuditEventSummary>> {
         let dns = self.settings().connection_server_name.clone();
-        let events = self
-            .svc
-            .events
-            .scan(MAX_SCAN, |e| e.surface == Surface::Vlsi)?;
+        let events = self.svc.events.scan(MAX_SCAN, |e| {
+            matches!(e.surface, Surface::Vlsi | Surface::HorizonRest)
+        })?;
         Ok(events
             .iter()
             .map(|e| AuditEventSummary::from_event(e, &dns))

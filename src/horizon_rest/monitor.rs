@@ -1,0 +1,143 @@
+//! `GET /rest/monitor/.../connection-servers[/{id}]`: the one Connection Server vlsim is,
+//! status OK with its services up, in each schema version the paths return (the path
+//! version is not the schema version: `/monitor/v1/connection-servers/{id}` answers
+//! `ConnectionServerMonitorInfoV2`, as the swagger says).
+
+use super::bodies::{
+    CertificateInfo, Details, MonitorInfo, MonitorV3, MonitorV4, Service, SessionProtocol,
+};
+use super::errors::{RestError, RestResult};
+use super::extract::Reader;
+use crate::core::horizon::server::ConnectionServer;
+use crate::state::AppState;
+use crate::tls::ServedCertificate;
+use actix_web::{web, HttpResponse};
+
+const SERVICES: [&str; 4] = [
+    "PCOIP_SECURE_GATEWAY",
+    "BLAST_SECURE_GATEWAY",
+    "SECURITY_GATEWAY_COMPONENT",
+    "CRL_PREFETCH",
+];
+const PROTOCOLS: [&str; 3] = ["PCOIP", "RDP", "BLAST"];
+/// The swagger's example value; vlsim brokers no desktops.
+const SESSION_THRESHOLD: i64 = 2000;
+
+/// The monitor record in schema version `schema` (1–4).
+fn info<'a>(
+    cs: &'a ConnectionServer,
+    cert: Option<&'a ServedCertificate>,
+    default_certificate: bool,
+    now_ms: i64,
+    schema: u8,
+) -> MonitorInfo<'a> {
+    MonitorInfo {
+        id: &cs.id,
+        name: &cs.name,
+        status: "OK",
+        details: Details {
+            version: &cs.version,
+            build: &cs.build,
+        },
+        certificate: cert.map(|c| CertificateInfo {
+            valid: c.valid_from_ms <= now_ms && now_ms <= c.valid_to_ms,
+            valid_from: c.valid_from_ms,
+            valid_to: c.valid_to_ms,
+            certificate_type: (schema >= 4).then_some("MACHINE"),
+            is_certificate_managed: (schema >= 4).then_some(false),
+            connection_server_certificate: (schema >= 4).then_some(c.pem.as_str()),
+        }),
+        default_certificate,
+        connection_count: 0,
+        tunnel_connection_count: 0,
+        session_threshold: SESSION_THRESHOLD,
+        services: SERVICES
+            .iter()
+            .map(|s| Service {
+                service_name: s,
+                status: "UP",
+            })
+            .collect(),
+        session_protocol_data: PROTOCOLS
+            .iter()
+            .map(|p| SessionProtocol {
+                session_protocol: p,
+                session_count: 0,
+            })
+            .collect(),
+        last_updated_timestamp: (schema >= 2).then_some(now_ms),
+        v3: (schema >= 3).then_some(MonitorV3 {
+            unrecognized_pcoip_requests_count: 0,
+            unrecognized_tunnel_requests_count: 0,
+            unrecognized_xmlapi_requests_count: 0,
+        }),
+        v4: (schema >= 4).then_some(MonitorV4 {
+            unrecognized_blast_requests_count: 0,
+            connection_count_high: 0,
+            num_bsg_sessions: 0,
+            num_psg_sessions: 0,
+            num_rdp_gatewayed_sessions: 0,
+            bypass_tunnel: false,
+            bypass_pcoip_gateway: false,
+            bypass_app_blast_gateway: false,
+            unauthenticated_access: false,
+        }),
+    }
+}
+
+fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpResponse> {
+    let cs = state.core.horizon().connection_server();
+    let cert = crate::tls::served_certificate(&state.config);
+    // A certificate of vlsim's own making is the "default" (self-signed) one.
+    let default_certificate = cert.as_ref().is_none_or(|c| c.generated);
+    let now_ms = state.core.clock().now_ms();
+    let record = info(&cs, cert.as_ref(), default_certificate, now_ms, schema);
+    match id {
+        None => Ok(HttpResponse::Ok().json([record])),
+        Some(id) if id == cs.id => Ok(HttpResponse::Ok().json(record)),
+        Some(id) => Err(RestError::NotFound {
+            key: "monitor.connection.server.not.found",
+            message: format!("No connection server with id '{id}'"),
+        }),
+    }
+}
+
+pub async fn list_v1(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
+    respond(&state, 1, None)
+}
+
+pub async fn list_v2(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
+    respond(&state, 2, None)
+}
+
+pub async fn list_v3(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
+    respond(&state, 3, None)
+}
+
+pub async fn list_v4(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
+    respond(&state, 4, None)
+}
+
+pub async fn get_v2(
+    state: web::Data<AppState>,
+    _c: Reader,
+    id: web::Path<String>,
+) -> RestResult<HttpResponse> {
+    respond(&state, 2, Some(&id))
+}
+
+pub async fn get_v3(
+    state: web::Data<AppState>,
+    _c: Reader,
+    id: web::Path<String>,
+) -> RestResult<HttpResponse> {
+    respond(&state, 3, Some(&id))
+}
+
+pub async fn get_v4(
+    state: web::Data<AppState>,
+    _c: Reader,
+    id: web::Path<String>,
+) -> RestResult<HttpResponse> {
+    respond(&state, 4, Some(&id))
+}
