@@ -669,6 +669,73 @@ async fn sessions_page_lists_each_kind_and_revokes_through_the_core() {
 }
 
 #[actix_web::test]
+async fn sessions_page_ends_horizon_rest_logins_and_sso_sessions_like_their_logouts() {
+    let app = TestApp::start().await;
+    let (access, refresh) = app.rest_login("administrator").await;
+    let b = crate::oauth2::browser();
+    crate::oauth2::login_for_code(&app, &b, &[]).await;
+    let page = get(&app, "/sessions", None).await;
+    page.assert_html(200);
+    for want in [
+        "data-provider=\"horizon-rest-logins\"",
+        "data-provider=\"oauth-sso-sessions\"",
+        "admin@vlsim.test",
+    ] {
+        assert!(page.text.contains(want), "sessions page lacks {want}");
+    }
+
+    // The REST login: its id is the tokens' `sid`; revoking is /rest/logout.
+    let sid = crate::helpers::claims(&access)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(page.text.contains(&sid));
+    let revoked = post(
+        &app,
+        "/sessions/revoke",
+        &[("provider", "horizon-rest-logins"), ("id", &sid)],
+    )
+    .await;
+    assert_done(&revoked, "/sessions", "revoked");
+    assert_eq!(
+        app.rest_get("/rest/monitor/connection-servers", &access)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(app.rest_refresh(&refresh).await.status, 400);
+    assert_eq!(app.stored_events("REST_AUTH_LOGOUT_SUCCESS", 10).len(), 1);
+
+    // The SSO session: revoking is what /oauth2/logout does, so authorize shows the form again.
+    let sso = &app.state().await["fusionauth"]["oauth"]["ssoSessions"];
+    let sso_id = sso[0]["id"].as_str().unwrap().to_string();
+    let revoked = post(
+        &app,
+        "/sessions/revoke",
+        &[("provider", "oauth-sso-sessions"), ("id", &sso_id)],
+    )
+    .await;
+    assert_done(&revoked, "/sessions", "revoked");
+    assert!(
+        crate::oauth2::get(&b, &crate::oauth2::authorize_url(&app, &[]))
+            .await
+            .is_login_form(),
+        "the SSO cookie no longer skips the form"
+    );
+    assert!(app
+        .event_types("fusionauth")
+        .await
+        .contains(&"oauth2.logout".to_string()));
+    post(
+        &app,
+        "/sessions/revoke",
+        &[("provider", "oauth-sso-sessions"), ("id", &sso_id)],
+    )
+    .await
+    .assert_html(404);
+}
+
+#[actix_web::test]
 async fn inspector_reports_key_claims_and_expiry_by_the_server_clock() {
     let app = TestApp::start().await;
     let token = app.horizon_token(None).await;

@@ -352,7 +352,12 @@ def test_the_overview_snippets_run_as_pasted(server, browser):
         label = details.find_element(By.TAG_NAME, "summary").text
         if label.startswith("Python"):
             snippets[label] = details.find_element(By.CSS_SELECTOR, "pre code").text
-    assert set(snippets) == {"Python, zeep", "Python, fusionauth-client", "Python, vSphere Automation SDK"}
+    assert set(snippets) == {
+        "Python, zeep",
+        "Python, omnissa-horizon",
+        "Python, fusionauth-client",
+        "Python, vSphere Automation SDK",
+    }
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = "127.0.0.1,localhost"
     for label, code in snippets.items():

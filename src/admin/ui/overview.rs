@@ -71,6 +71,37 @@ print(r.success_response["token"], r.success_response["refreshToken"])"#
   -d '{{"loginId":"admin@vlsim.test","password":"password","applicationId":"20000000-0000-4000-8000-000000000001"}}'"#
                     ),
                 },
+                Snippet {
+                    label: "curl, OAuth2 password grant",
+                    text: format!(
+                        r#"curl -s {base}/oauth2/token -u 20000000-0000-4000-8000-000000000001:vlsim-client-secret \
+  -d grant_type=password -d username=admin@vlsim.test -d password=password -d 'scope=openid offline_access'"#
+                    ),
+                },
+            ],
+        ),
+        Surface::HorizonRest => (
+            "Horizon REST API",
+            "/rest",
+            vec![
+                Snippet {
+                    label: "Python, omnissa-horizon",
+                    text: format!(
+                        r#"from omnissa_horizon import HorizonClient
+
+client = HorizonClient("{base}")
+client.login("administrator", "vmware", "VLSIM")
+print(client.monitor.list_connection_server_monitors())
+client.logout()"#
+                    ),
+                },
+                Snippet {
+                    label: "curl",
+                    text: format!(
+                        r#"curl -s {base}/rest/login -H 'Content-Type: application/json' \
+  -d '{{"domain":"VLSIM","username":"administrator","password":"vmware"}}'"#
+                    ),
+                },
             ],
         ),
         Surface::Vcenter => (

@@ -39,18 +39,39 @@ pub struct Provider {
     pub revoke: fn(web::Data<AppState>, String) -> LocalBoxFuture<'static, Result<(), UiError>>,
 }
 
+/// How many rows of each provider the page shows at most.
+const ROWS_SHOWN: usize = 200;
+
 /// Every provider, in page order.
-const PROVIDERS: &[fn() -> Provider] =
-    &[vlsi_sessions, vcenter_sessions, fusionauth_refresh_tokens];
+const PROVIDERS: &[fn() -> Provider] = &[
+    vlsi_sessions,
+    horizon_rest_logins,
+    vcenter_sessions,
+    fusionauth_refresh_tokens,
+    oauth_sso_sessions,
+];
+
+/// The expiry cell: the instant and how far it is from vlsim's now.
+fn expiry_cell(expires_ms: i64, now: i64) -> String {
+    format!(
+        "{} ({})",
+        crate::clock::rfc3339_ms(expires_ms),
+        layout::relative(expires_ms, now)
+    )
+}
 
 fn session_rows(state: &AppState, surface: Surface) -> Result<Vec<Row>, UiError> {
     let now = state.core.clock().now_ms();
-    Ok(state
+    let mut sessions: Vec<Session> = state
         .core
         .sessions()
         .all()?
         .into_iter()
         .filter(|s| s.surface == surface)
+        .collect();
+    sessions.sort_by_key(|s| s.created_ms);
+    Ok(sessions
+        .into_iter()
         .map(|s| Row {
             cells: vec![
                 s.principal.clone(),
@@ -113,6 +134,75 @@ fn vcenter_sessions() -> Provider {
     }
 }
 
+fn horizon_rest_logins() -> Provider {
+    Provider {
+        key: "horizon-rest-logins",
+        title: "Horizon REST logins",
+        about: "Logins of POST /rest/login: each holds one refresh token and the access tokens minted from it. Revoking is POST /rest/logout.",
+        columns: &["Login id", "User", "Created", "Expires"],
+        list: |state| {
+            let now = state.core.clock().now_ms();
+            Ok(state
+                .core
+                .horizon()
+                .rest_logins()?
+                .into_iter()
+                .map(|l| Row {
+                    cells: vec![
+                        l.id.clone(),
+                        l.principal.clone(),
+                        crate::clock::rfc3339_ms(l.created_ms),
+                        expiry_cell(l.expires_ms, now),
+                    ],
+                    expired: now >= l.expires_ms,
+                    id: l.id,
+                })
+                .collect())
+        },
+        revoke: |state, id| {
+            Box::pin(async move { Ok(state.core.horizon().end_rest_login_by_id(&id).await?) })
+        },
+    }
+}
+
+fn oauth_sso_sessions() -> Provider {
+    Provider {
+        key: "oauth-sso-sessions",
+        title: "OAuth2 SSO sessions",
+        about: "Sessions of the hosted login page (the fusionauth.sso cookie) that let /oauth2/authorize skip the form. Revoking is what /oauth2/logout does; refresh tokens stay, as in FusionAuth.",
+        columns: &["Session id", "User", "Created", "Expires"],
+        list: |state| {
+            let now = state.core.clock().now_ms();
+            let fa = state.core.fusionauth();
+            let users = fa.users()?;
+            let mut sessions = fa.sso_sessions()?;
+            sessions.sort_by_key(|s| s.created_ms);
+            Ok(sessions
+                .into_iter()
+                .map(|s| {
+                    let user = users
+                        .iter()
+                        .find(|u| u.id == s.user_id)
+                        .map_or(s.user_id.clone(), |u| u.email.clone());
+                    Row {
+                        cells: vec![
+                            s.id.clone(),
+                            user,
+                            crate::clock::rfc3339_ms(s.created_ms),
+                            expiry_cell(s.expires_ms, now),
+                        ],
+                        expired: now >= s.expires_ms,
+                        id: s.id,
+                    }
+                })
+                .collect())
+        },
+        revoke: |state, id| {
+            Box::pin(async move { Ok(state.core.fusionauth().end_sso_session(&id).await?) })
+        },
+    }
+}
+
 fn fusionauth_refresh_tokens() -> Provider {
     Provider {
         key: "fusionauth-refresh-tokens",
@@ -124,8 +214,9 @@ fn fusionauth_refresh_tokens() -> Provider {
             let fa = state.core.fusionauth();
             let users = fa.users()?;
             let dir = fa.directory();
-            Ok(fa
-                .refresh_tokens()?
+            let mut tokens = fa.refresh_tokens()?;
+            tokens.sort_by_key(|t| t.insert_instant);
+            Ok(tokens
                 .into_iter()
                 .map(|t| {
                     let user = users
@@ -170,14 +261,20 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest) -> UiResult {
     let mut sections = Vec::new();
     for make in PROVIDERS {
         let p = make();
-        let rows = (p.list)(&state)?;
-        sections.push((p, rows));
+        let mut rows = (p.list)(&state)?;
+        // A page stays small whatever a load test left behind: the newest rows only.
+        let total = rows.len();
+        rows.drain(..total.saturating_sub(ROWS_SHOWN));
+        sections.push((p, rows, total));
     }
     let body = markup! {
-        @for (p, rows) in &sections {
+        @for (p, rows, total) in &sections {
             section.panel aria-labelledby=(p.key) {
-                h2 #(p.key) { (p.title) " " span.muted { "(" (rows.len()) ")" } }
+                h2 #(p.key) { (p.title) " " span.muted { "(" (total) ")" } }
                 p.muted { (p.about) }
+                @if *total > rows.len() {
+                    p.muted { "Showing the newest " (rows.len()) " of " (total) "." }
+                }
                 div.table-wrap {
                     table data-provider=(p.key) {
                         caption.sr { (p.title) }

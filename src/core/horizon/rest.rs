@@ -346,8 +346,39 @@ impl Horizon<'_> {
         let (_, login) = self
             .rest_token(refresh_token, TokenUse::Refresh)
             .map_err(invalid_refresh)?;
+        self.end_rest_login(&login).await
+    }
+
+    /// Every stored REST login (expired ones not yet swept included), oldest first.
+    pub fn rest_logins(&self) -> CoreResult<Vec<RestLogin>> {
+        let mut logins: Vec<RestLogin> = self
+            .state
+            .rest_logins
+            .all()?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
+        logins.sort_by_key(|l| l.created_ms);
+        Ok(logins)
+    }
+
+    /// Ends the REST login with this id as `/rest/logout` would (the dashboard's revoke).
+    pub async fn end_rest_login_by_id(&self, id: &str) -> CoreResult<()> {
+        let login = self
+            .state
+            .rest_logins
+            .get(id)?
+            .ok_or_else(|| CoreError::NotFound {
+                entity: "REST login",
+                id: id.to_string(),
+                message: format!("No REST login with id [{id}]"),
+            })?;
+        self.end_rest_login(&login).await
+    }
+
+    async fn end_rest_login(&self, login: &RestLogin) -> CoreResult<()> {
         let ops = [
-            self.state.rest_logins.expect_op(&login.id, &login)?,
+            self.state.rest_logins.expect_op(&login.id, login)?,
             self.state.rest_logins.remove_op(&login.id),
             self.state
                 .rest_expiry

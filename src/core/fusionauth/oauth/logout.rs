@@ -1,11 +1,13 @@
-//! `/oauth2/logout`: ends the browser's SSO session and says where to send it. As in
-//! FusionAuth, refresh tokens and access tokens are not revoked.
+//! `/oauth2/logout`: ends the browser's SSO session and says where to send it (the dashboard
+//! ends one by id the same way). As in FusionAuth, refresh tokens and access tokens are not
+//! revoked.
 
 use super::client::client_of;
-use super::{Client, ErrorCode, OAuthFailure};
+use super::{Client, ErrorCode, OAuthFailure, SsoSession};
 use crate::core::events::details;
 use crate::core::fusionauth::{sha256_hex, FusionAuth};
 use crate::core::tokens::{self, Expectations};
+use crate::core::{CoreError, CoreResult};
 use serde_json::json;
 
 /// vlsim's event for an ended SSO session (FusionAuth has no webhook for it).
@@ -90,22 +92,42 @@ impl FusionAuth<'_> {
         if let Some(token) = sso_token.filter(|t| !t.is_empty()) {
             if let Some(session) = self.oauth().sso.remove(sha256_hex(token))? {
                 self.svc.store.flush().await?;
-                self.event(
-                    EVENT_OAUTH_LOGOUT,
-                    true,
-                    Some(session.user_id.clone()),
-                    format!("SSO session {} ended by /oauth2/logout", session.id),
-                    details(&[
-                        ("ssoSessionId", json!(session.id)),
-                        ("userId", json!(session.user_id)),
-                        (
-                            "clientId",
-                            json!(client.as_ref().map(|c| c.id().to_string())),
-                        ),
-                    ]),
-                );
+                self.sso_ended(&session, client.as_ref().map(|c| c.id().to_string()));
             }
         }
         Ok(target)
+    }
+
+    /// Ends the SSO session whose public id is `id` (the dashboard's revoke), recording the
+    /// same event as `/oauth2/logout`.
+    pub async fn end_sso_session(&self, id: &str) -> CoreResult<()> {
+        let sso = &self.oauth().sso;
+        let found = sso.all()?.into_iter().find(|(_, s)| s.id == id);
+        let Some((key, _)) = found else {
+            return Err(CoreError::NotFound {
+                entity: "SSO session",
+                id: id.to_string(),
+                message: format!("No SSO session with id [{id}]"),
+            });
+        };
+        if let Some(session) = sso.remove(key)? {
+            self.svc.store.flush().await?;
+            self.sso_ended(&session, None);
+        }
+        Ok(())
+    }
+
+    fn sso_ended(&self, session: &SsoSession, client_id: Option<String>) {
+        self.event(
+            EVENT_OAUTH_LOGOUT,
+            true,
+            Some(session.user_id.clone()),
+            format!("SSO session {} ended by /oauth2/logout", session.id),
+            details(&[
+                ("ssoSessionId", json!(session.id)),
+                ("userId", json!(session.user_id)),
+                ("clientId", json!(client_id)),
+            ]),
+        );
     }
 }
