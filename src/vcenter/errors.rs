@@ -34,7 +34,7 @@ pub enum StdError {
     OperationNotFound,
     AlreadyExists,
     InternalServerError,
-    /// Only produced by fault injection.
+    /// The data dir refuses writes (and fault injection).
     ServiceUnavailable,
 }
 
@@ -77,7 +77,7 @@ impl StdError {
             Self::NotFound => "com.vmware.vapi.rest.operationsForUrlNotFound",
             Self::AlreadyExists => "com.vmware.vlsim.alreadyExists",
             Self::InternalServerError => "com.vmware.vlsim.internalError",
-            Self::ServiceUnavailable => "com.vmware.vlsim.injectedFault",
+            Self::ServiceUnavailable => "com.vmware.vlsim.serviceUnavailable",
         }
     }
 }
@@ -155,6 +155,7 @@ pub fn classify(err: &CoreError, family: Family) -> Wire {
         CoreError::NotFound { .. } => Wire::Std(StdError::NotFound),
         CoreError::Conflict(_) if exchange => Wire::OAuth(OAuthError::InvalidGrant),
         CoreError::Conflict(_) => Wire::Std(StdError::AlreadyExists),
+        CoreError::Store(e) if e.is_unavailable() => Wire::Std(StdError::ServiceUnavailable),
         CoreError::Store(_) | CoreError::Internal(_) => Wire::Std(StdError::InternalServerError),
     }
 }
@@ -162,6 +163,11 @@ pub fn classify(err: &CoreError, family: Family) -> Wire {
 /// What clients are told: internal failures are logged, not echoed.
 fn public_message(err: &CoreError) -> String {
     match err {
+        CoreError::Store(e) if e.is_unavailable() => {
+            tracing::error!(error = %err, "vCenter request failed: the data dir refuses writes");
+            "The service cannot store data at the moment (its disk refuses writes); try again later."
+                .to_string()
+        }
         CoreError::Store(_) | CoreError::Internal(_) => {
             tracing::error!(error = %err, "vCenter request failed internally");
             "An internal error occurred.".to_string()

@@ -10,7 +10,9 @@ use super::{
 };
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
+use crate::core::sweep::Batch;
 use crate::spec::fusionauth::{ExpirationPolicy, UsagePolicy};
+use crate::store::Page;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -309,6 +311,44 @@ impl FusionAuth<'_> {
                 max_age_secs: next.expiration_instant.saturating_sub(now).div_euclid(1000),
             },
         })
+    }
+
+    /// Removes expired refresh tokens (and their id and user indexes, as a revocation
+    /// does) among at most `limit` after the key `after` (sweeper). A token refreshed
+    /// meanwhile (SlidingWindow moves its expiry) is left alone.
+    pub fn sweep_refresh_tokens(
+        &self,
+        now: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<Batch> {
+        let page = self.state.refresh_tokens.page(after, limit)?;
+        let mut removed = 0;
+        for (hash, record) in &page.records {
+            if record.expiration_instant <= now
+                && self
+                    .state
+                    .refresh_tokens
+                    .remove_if_unchanged(hash, record)?
+            {
+                self.drop_indexes(record)?;
+                removed += 1;
+            }
+        }
+        Ok(Batch {
+            examined: page.records.len(),
+            removed,
+            resume: page.next,
+        })
+    }
+
+    /// A page of refresh tokens in key order after the key `after` (state dump).
+    pub fn refresh_token_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<Page<RefreshToken>> {
+        Ok(self.state.refresh_tokens.page(after, limit)?)
     }
 
     /// `GET /api/jwt/refresh/{tokenId}`.

@@ -214,7 +214,7 @@ impl Horizon<'_> {
         let events = self
             .svc
             .events
-            .scan(MAX_SCAN, |e| e.surface == Surface::Vlsi)?;
+            .scan_surface(Some(Surface::Vlsi), MAX_SCAN, |_| true)?;
         Ok(events
             .iter()
             .map(|e| AuditEventSummary::from_event(e, &dns))
@@ -319,6 +319,19 @@ impl Horizon<'_> {
             .cursors
             .lock()
             .retain(|_, c| c.session_id != session.id);
+    }
+
+    /// Frees the cursors of sessions that ended or expired (sweeper); how many went.
+    pub fn sweep_query_cursors(&self) -> usize {
+        let mut cursors = self.state.cursors.lock();
+        let before = cursors.len();
+        cursors.retain(|_, c| self.svc.sessions.is_live(&c.session_id));
+        before - cursors.len()
+    }
+
+    /// Open cursors of every session.
+    pub fn query_cursor_count(&self) -> usize {
+        self.state.cursors.lock().len()
     }
 
     /// Open cursors of a session (for tests and the state dump).
