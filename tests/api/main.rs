@@ -10,6 +10,8 @@ mod fusionauth;
 mod hardening;
 mod hostile_input;
 mod races;
+mod retention;
+mod sweeper;
 mod token_attacks;
 mod vcenter;
 mod vlsi;
