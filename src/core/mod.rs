@@ -285,7 +285,7 @@ impl Core {
     pub fn relation_counts(&self) -> BTreeMap<String, u64> {
         let fa = self.fusionauth();
         [
-            ("keys", self.key_ring().all().len()),
+            ("keys", self.svc.keys.count()),
             ("horizon_users", self.horizon().user_count()),
             ("sessions", self.svc.sessions.count()),
             ("fusionauth_users", fa.user_count()),

@@ -202,3 +202,40 @@ pub fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
             .unwrap_or_else(|| "a panic without a message".into())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Table;
+
+    #[test]
+    fn quietly_turns_a_panic_into_its_message() {
+        assert_eq!(quietly(|| 7), Ok(7));
+        let err = quietly(|| -> u8 { panic!("sled gave up") });
+        assert_eq!(err, Err("sled gave up".to_string()));
+    }
+
+    #[test]
+    fn a_store_sled_panics_on_is_damaged_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let t: Table<String> = store.table("t").unwrap();
+            for i in 0..20_000u32 {
+                t.put(i.to_be_bytes(), &"x".repeat(300)).unwrap();
+            }
+            store.flush_blocking().unwrap();
+        }
+        let db = Store::data_path(dir.path()).join("db");
+        let mut bytes = std::fs::read(&db).unwrap();
+        for (i, b) in bytes.iter_mut().take(4096).enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+        std::fs::write(&db, bytes).unwrap();
+        match Store::open(dir.path()) {
+            Err(StoreError::Damaged { message, .. }) => assert!(!message.is_empty()),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("sled read 4 KiB of garbage at offset 0"),
+        }
+    }
+}

@@ -6,6 +6,8 @@ mod helpers;
 mod admin;
 mod architecture;
 mod control_surfaces;
+mod damaged_store;
+mod full_disk;
 mod fusionauth;
 mod hardening;
 mod hostile_input;
