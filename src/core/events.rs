@@ -198,11 +198,18 @@ impl EventLog {
             retention: RwLock::new(Retention::default()),
             clock: clock.clone(),
         };
-        for name in store.tree_names(trees::EVENTS_PREFIX)? {
-            log.bucket_named(&name)?;
-        }
+        log.discover()?;
         log.carry_over_legacy()?;
         Ok(log)
+    }
+
+    /// Opens the logs the store holds that are not open yet (at start, and after a
+    /// snapshot is restored).
+    pub fn discover(&self) -> StoreResult<()> {
+        for name in self.store.tree_names(trees::EVENTS_PREFIX)? {
+            self.bucket_named(&name)?;
+        }
+        Ok(())
     }
 
     fn bucket_named(&self, name: &str) -> StoreResult<Arc<Bucket>> {

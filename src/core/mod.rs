@@ -225,6 +225,7 @@ impl Core {
     /// Rebuilds in-memory views (parsed keys, settings) from the store.
     pub fn refresh_cache(&self) -> CoreResult<()> {
         self.svc.keys.reload()?;
+        self.svc.events.discover()?;
         self.horizon().reload()?;
         let horizon = self.horizon().settings();
         self.fusionauth().reload(Neighbours {

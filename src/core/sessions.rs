@@ -3,7 +3,7 @@
 
 use crate::clock::SharedClock;
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::sweep::Batch;
+use crate::core::sweep::{self, Batch};
 use crate::store::{trees, Page, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
@@ -145,19 +145,13 @@ impl Sessions {
 
     /// Removes expired sessions among at most `limit` after the key `after` (sweeper).
     pub fn sweep(&self, now: i64, after: Option<&[u8]>, limit: usize) -> CoreResult<Batch> {
-        let page = self.table.page(after, limit)?;
-        let mut removed = 0;
-        for (key, session) in &page.records {
-            // Only if unchanged: a session touched meanwhile is live again.
-            if now >= session.expires_at_ms() && self.table.remove_if_unchanged(key, session)? {
-                removed += 1;
-            }
-        }
-        Ok(Batch {
-            examined: page.records.len(),
-            removed,
-            resume: page.next,
-        })
+        sweep::table(
+            &self.table,
+            after,
+            limit,
+            |s| now >= s.expires_at_ms(),
+            |_| Ok(()),
+        )
     }
 
     /// A page of sessions in id order after the key `after`.

@@ -1,6 +1,9 @@
 //! The sweeper's bookkeeping: a batch's outcome, and what the last runs removed. What is
 //! swept is listed in `core::SWEEPS`; the timer that runs it lives in `upkeep`.
 
+use crate::core::error::CoreResult;
+use crate::store::Table;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +29,32 @@ impl Batch {
             resume: None,
         }
     }
+}
+
+/// The usual sweep of a relation: of at most `limit` records after the key `after`, removes
+/// those `expired` says the real server would have forgotten — each only if unchanged, so
+/// one touched or refreshed meanwhile stays — and calls `removed` for each (to drop index
+/// entries, as a revocation does).
+pub fn table<T: Serialize + DeserializeOwned>(
+    table: &Table<T>,
+    after: Option<&[u8]>,
+    limit: usize,
+    expired: impl Fn(&T) -> bool,
+    mut removed: impl FnMut(&T) -> CoreResult<()>,
+) -> CoreResult<Batch> {
+    let page = table.page(after, limit)?;
+    let mut count = 0;
+    for (key, record) in &page.records {
+        if expired(record) && table.remove_if_unchanged(key, record)? {
+            removed(record)?;
+            count += 1;
+        }
+    }
+    Ok(Batch {
+        examined: page.records.len(),
+        removed: count,
+        resume: page.next,
+    })
 }
 
 /// One pass of the sweeper over every relation.

@@ -144,6 +144,9 @@ impl<T: Logged> Log<T> {
         let mut removed = 0;
         loop {
             let excess = self.len().saturating_sub(keep);
+            if excess == 0 && expired.is_none() {
+                break;
+            }
             let Some((key, value)) = self.tail.slot.with(|t| Ok(t.first()?))? else {
                 break;
             };

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
-use crate::core::sweep::Batch;
+use crate::core::sweep::{self, Batch};
 use crate::spec::fusionauth::{ExpirationPolicy, UsagePolicy};
 use crate::store::Page;
 use serde::{Deserialize, Serialize};
@@ -322,24 +322,13 @@ impl FusionAuth<'_> {
         after: Option<&[u8]>,
         limit: usize,
     ) -> CoreResult<Batch> {
-        let page = self.state.refresh_tokens.page(after, limit)?;
-        let mut removed = 0;
-        for (hash, record) in &page.records {
-            if record.expiration_instant <= now
-                && self
-                    .state
-                    .refresh_tokens
-                    .remove_if_unchanged(hash, record)?
-            {
-                self.drop_indexes(record)?;
-                removed += 1;
-            }
-        }
-        Ok(Batch {
-            examined: page.records.len(),
-            removed,
-            resume: page.next,
-        })
+        sweep::table(
+            &self.state.refresh_tokens,
+            after,
+            limit,
+            |r| r.expiration_instant <= now,
+            |r| self.drop_indexes(r),
+        )
     }
 
     /// A page of refresh tokens in key order after the key `after` (state dump).
