@@ -141,6 +141,7 @@ impl<T: Logged> Log<T> {
     /// `expired` says have outlived their age; returns how many went. Whole segments go
     /// without being read; a segment cut in two is written back with its newer part.
     pub fn trim(&self, keep: usize, expired: Option<&dyn Fn(&T) -> bool>) -> StoreResult<usize> {
+        let _one_at_a_time = lock(&self.tail.trimming);
         let mut removed = 0;
         loop {
             let excess = self.len().saturating_sub(keep);

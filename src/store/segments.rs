@@ -73,6 +73,8 @@ pub(super) struct LogTail {
     pub(super) stored: AtomicUsize,
     /// Records given up because they could not be written in time.
     pub(super) lost: AtomicU64,
+    /// Held while trimming: two trims cutting the same segment would both write its rest.
+    pub(super) trimming: Mutex<()>,
 }
 
 impl LogTail {
@@ -84,6 +86,7 @@ impl LogTail {
             unflushed: Mutex::default(),
             stored: AtomicUsize::new(0),
             lost: AtomicU64::new(0),
+            trimming: Mutex::new(()),
         };
         tail.recount()?;
         Ok(tail)
