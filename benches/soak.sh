@@ -123,12 +123,15 @@ def worker(n):
             conn = http.client.HTTPConnection(host, timeout=30)
 
 def clock():
-    conn = http.client.HTTPConnection(host, timeout=30)
     while not stop.wait(5):
+        # A connection per move: an idle one is closed by the server's keep-alive timeout.
+        conn = http.client.HTTPConnection(host, timeout=30)
         try:
             call(conn, "POST", "/_vlsim/clock/advance", {"seconds": clock_step})
         except (OSError, http.client.HTTPException):
-            conn = http.client.HTTPConnection(host, timeout=30)
+            with lock:
+                counts["errors"] += 1
+        conn.close()
 
 def rss_mb():
     with open(f"/proc/{pid}/status") as f:
@@ -144,7 +147,10 @@ def dir_mb():
 def state():
     conn = http.client.HTTPConnection(host, timeout=60)
     conn.request("GET", "/_vlsim/state?limit=1")
-    return json.loads(conn.getresponse().read())["counts"]
+    counts = json.loads(conn.getresponse().read())["counts"]
+    conn.request("GET", "/_vlsim/clock")
+    counts["clock_days"] = json.loads(conn.getresponse().read())["offset_seconds"] / 86400
+    return counts
 
 threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(workers)]
 threads.append(threading.Thread(target=clock, daemon=True))
@@ -152,7 +158,7 @@ for t in threads:
     t.start()
 start = time.time()
 last = (start, 0)
-print(f"{'min':>5} {'rss MB':>7} {'dir MB':>7} {'req/s':>7} {'errors':>6} {'sessions':>8} {'refresh':>8} {'events':>7}  events by log / swept")
+print(f"{'min':>5} {'clock +d':>8} {'rss MB':>7} {'dir MB':>7} {'req/s':>7} {'errors':>6} {'sessions':>8} {'refresh':>8} {'events':>7}  events by log / swept")
 try:
     while time.time() - start < minutes * 60:
         time.sleep(max(0.0, interval - ((time.time() - start) % interval)))
@@ -162,7 +168,7 @@ try:
             done, errors = counts["requests"], counts["errors"]
         rate = (done - last[1]) / max(now - last[0], 1e-9)
         last = (now, done)
-        print(f"{(now - start) / 60:5.1f} {rss_mb():7.1f} {dir_mb():7.1f} {rate:7.0f} {errors:6d} "
+        print(f"{(now - start) / 60:5.1f} {c['clock_days']:8.1f} {rss_mb():7.1f} {dir_mb():7.1f} {rate:7.0f} {errors:6d} "
               f"{c['sessions']:8d} {c['fusionauth_refresh_tokens']:8d} {c['events']:7d}  "
               f"{json.dumps(c['events_by_log'], separators=(',', ':'))} swept={json.dumps(c['swept'], separators=(',', ':'))}",
               flush=True)
