@@ -48,8 +48,13 @@ fn main() {
         generate_keys: false,
     };
     let store = vlsim::store::Store::open(dir.path()).expect("store");
-    let (core, _) =
-        vlsim::core::Core::open(store.clone(), vlsim::clock::Clock::new(), &source).expect("core");
+    let (core, _) = vlsim::core::Core::open(
+        store.clone(),
+        vlsim::clock::Clock::new(),
+        &source,
+        vlsim::core::Damaged::Refuse,
+    )
+    .expect("core");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

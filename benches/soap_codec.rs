@@ -88,8 +88,13 @@ fn core_generate(c: &mut Criterion) {
         generate_keys: false,
     };
     let store = vlsim::store::Store::temporary().expect("store");
-    let (core, _) =
-        vlsim::core::Core::open(store, vlsim::clock::Clock::new(), &source).expect("core");
+    let (core, _) = vlsim::core::Core::open(
+        store,
+        vlsim::clock::Clock::new(),
+        &source,
+        vlsim::core::Damaged::Refuse,
+    )
+    .expect("core");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

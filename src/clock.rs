@@ -84,6 +84,41 @@ impl Clock {
     pub fn is_frozen(&self) -> bool {
         self.frozen.load(Ordering::Acquire)
     }
+
+    /// The setting to persist: the offset, or the frozen instant.
+    pub fn state(&self) -> ClockState {
+        if self.is_frozen() {
+            ClockState {
+                offset_ms: 0,
+                frozen_at_ms: Some(self.frozen_at_ms.load(Ordering::Acquire)),
+            }
+        } else {
+            ClockState {
+                offset_ms: self.offset_ms.load(Ordering::Acquire),
+                frozen_at_ms: None,
+            }
+        }
+    }
+
+    /// Applies a persisted setting.
+    pub fn restore(&self, state: ClockState) {
+        match state.frozen_at_ms {
+            Some(at) => self.set(at, true),
+            None => {
+                self.frozen.store(false, Ordering::Release);
+                self.offset_ms.store(state.offset_ms, Ordering::Release);
+            }
+        }
+    }
+}
+
+/// What is persisted of the clock: real time plus `offset_ms`, or stood still at
+/// `frozen_at_ms`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClockState {
+    pub offset_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_at_ms: Option<i64>,
 }
 
 pub fn datetime_from_ms(ms: i64) -> OffsetDateTime {

@@ -41,9 +41,21 @@ pub struct Config {
     /// certificate into `<data-dir>/tls/`.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Events kept per surface (the newest); failures have their own budget.
+    pub event_retention: usize,
+    /// Failure events kept per surface [default: a tenth of `event_retention`].
+    pub event_retention_failures: Option<usize>,
+    /// Events older than this many seconds (server clock) are removed too.
+    pub event_max_age: Option<u64>,
+    /// Seconds between sweeps of expired sessions, refresh tokens and cursors.
+    pub sweep_interval: u64,
+    /// Start on a data dir that lost data since its last checkpoint, serving what is left.
+    pub accept_damaged_store: bool,
 }
 
 pub const DEFAULT_JOURNAL_SIZE: usize = 1000;
+pub const DEFAULT_EVENT_RETENTION: usize = 100_000;
+pub const DEFAULT_SWEEP_INTERVAL: u64 = 60;
 
 impl Default for Config {
     fn default() -> Self {
@@ -62,7 +74,20 @@ impl Default for Config {
             tls: false,
             tls_cert: None,
             tls_key: None,
+            event_retention: DEFAULT_EVENT_RETENTION,
+            event_retention_failures: None,
+            event_max_age: None,
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            accept_damaged_store: false,
         }
+    }
+}
+
+impl Config {
+    /// Failure events kept per surface.
+    pub fn failure_retention(&self) -> usize {
+        self.event_retention_failures
+            .unwrap_or((self.event_retention / 10).max(1))
     }
 }
 
@@ -83,6 +108,11 @@ pub struct FileConfig {
     pub tls: Option<bool>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub event_retention: Option<usize>,
+    pub event_retention_failures: Option<usize>,
+    pub event_max_age: Option<u64>,
+    pub sweep_interval: Option<u64>,
+    pub accept_damaged_store: Option<bool>,
 }
 
 /// Values given as flags or `VLSIM_*` variables (clap reads both).
@@ -130,6 +160,21 @@ pub struct Overrides {
     /// PEM private key for --tls
     #[arg(long, env = "VLSIM_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Events kept per surface, the newest (failures count apart) [default: 100000]
+    #[arg(long, env = "VLSIM_EVENT_RETENTION")]
+    pub event_retention: Option<usize>,
+    /// Failure events (AUDIT_FAIL, ERROR) kept per surface [default: a tenth of --event-retention]
+    #[arg(long, env = "VLSIM_EVENT_RETENTION_FAILURES")]
+    pub event_retention_failures: Option<usize>,
+    /// Also remove events older than this many seconds, by vlsim's clock [default: no age limit]
+    #[arg(long, env = "VLSIM_EVENT_MAX_AGE")]
+    pub event_max_age: Option<u64>,
+    /// Seconds between sweeps of expired sessions, refresh tokens and query cursors (moving the clock sweeps at once too) [default: 60]
+    #[arg(long, env = "VLSIM_SWEEP_INTERVAL")]
+    pub sweep_interval: Option<u64>,
+    /// Start even though the data dir lost data since its last checkpoint, serving what is left
+    #[arg(long, env = "VLSIM_ACCEPT_DAMAGED_STORE", num_args = 0..=1, default_missing_value = "true")]
+    pub accept_damaged_store: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,6 +246,22 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(defaults.log_format),
+            event_retention: overrides
+                .event_retention
+                .or(file.event_retention)
+                .unwrap_or(defaults.event_retention),
+            event_retention_failures: overrides
+                .event_retention_failures
+                .or(file.event_retention_failures),
+            event_max_age: overrides.event_max_age.or(file.event_max_age),
+            sweep_interval: overrides
+                .sweep_interval
+                .or(file.sweep_interval)
+                .unwrap_or(defaults.sweep_interval),
+            accept_damaged_store: overrides
+                .accept_damaged_store
+                .or(file.accept_damaged_store)
+                .unwrap_or(false),
         };
         if config.body_limit < 1024 {
             return Err(ConfigError::Invalid(format!(
@@ -218,6 +279,16 @@ impl Config {
         }
         if config.workers == Some(0) {
             return Err(ConfigError::Invalid("workers must be at least 1".into()));
+        }
+        if config.event_retention == 0 || config.event_retention_failures == Some(0) {
+            return Err(ConfigError::Invalid(
+                "event_retention and event_retention_failures must be at least 1".into(),
+            ));
+        }
+        if config.event_max_age == Some(0) || config.sweep_interval == 0 {
+            return Err(ConfigError::Invalid(
+                "event_max_age and sweep_interval must be at least 1 second".into(),
+            ));
         }
         Ok(config)
     }

@@ -150,8 +150,9 @@ pub fn check(config: &Config, timeout: Duration) -> Result<String, String> {
         Ok(body)
     } else {
         Err(format!(
-            "unhealthy answer: {}",
-            text.lines().next().unwrap_or("(empty)")
+            "unhealthy answer: {} {}",
+            text.lines().next().unwrap_or("(empty)"),
+            body.trim()
         ))
     }
 }

@@ -44,6 +44,7 @@ pub mod store;
 pub mod surface;
 pub mod testkit;
 pub mod tls;
+pub mod upkeep;
 pub mod vcenter;
 pub mod vlsi;
 pub mod xml;
@@ -52,7 +53,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::control::routes::SurfaceDef;
 use crate::control::Control;
-use crate::core::{Core, LoadReport, WorldSource};
+use crate::core::{Core, Damaged, LoadReport, WorldSource};
 use crate::state::AppState;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
@@ -67,6 +68,18 @@ pub enum StartError {
     Fixtures(#[from] fixtures::FixtureError),
     #[error("cannot open the data dir: {0}. If the store is damaged, `vlsim reset-data --data-dir DIR --yes` empties it (snapshots and TLS files are kept)")]
     Store(#[from] store::StoreError),
+    #[error("the store in {path} is damaged: sled cannot read it ({message}). `vlsim reset-data --data-dir {path} --yes` empties it (snapshots and TLS files are kept; the fixtures load again)", path = .path.display())]
+    Damaged {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("the data dir {path} lost data since its last checkpoint: {message}. Start with --accept-damaged-store to serve what is left, or run `vlsim reset-data --data-dir {path} --yes` to start over from the fixtures (snapshots and TLS files are kept)", path = .path.display())]
+    LostData {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error(transparent)]
+    Run(#[from] RunError),
     #[error("loading the world: {0}")]
     Core(#[from] core::CoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -83,6 +96,33 @@ pub enum StartError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+}
+
+/// How serving ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the server failed: {0}")]
+    Server(std::io::Error),
+    /// Stopped, but what was accepted could not all be written to the data dir.
+    #[error("stopped, but the data dir could not be written at shutdown ({message}); {pending} buffered event(s) were not saved")]
+    Flush { message: String, pending: usize },
+}
+
+impl StartError {
+    fn from_store(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Damaged { path, message } => Self::Damaged { path, message },
+            store::StoreError::LostData { path, message } => Self::LostData { path, message },
+            other => Self::Store(other),
+        }
+    }
+
+    fn from_core(e: core::CoreError) -> Self {
+        match e {
+            core::CoreError::Store(e) => Self::from_store(e),
+            other => Self::Core(other),
+        }
+    }
 }
 
 /// Every surface vlsim serves, admin first (its `/_vlsim` scope must not be shadowed).
@@ -125,8 +165,28 @@ impl Application {
                 .unwrap_or_else(|| "embedded fixtures/default.toml".into()),
             generate_keys: config.generate_keys,
         };
-        let store = store::Store::open(&config.data_dir)?;
-        let (core, report) = Core::open(store, clock.clone(), &source)?;
+        let store = store::Store::open(&config.data_dir).map_err(StartError::from_store)?;
+        let damaged = if config.accept_damaged_store {
+            Damaged::Accept
+        } else {
+            Damaged::Refuse
+        };
+        // sled reads pages lazily: a damaged file can make it panic here too.
+        let (core, report) = store::quietly(|| Core::open(store, clock.clone(), &source, damaged))
+            .map_err(|message| StartError::Damaged {
+                path: config.data_dir.clone(),
+                message,
+            })?
+            .map_err(StartError::from_core)?;
+        core.events().set_retention(core::events::Retention {
+            per_surface: config.event_retention,
+            failures_per_surface: config.failure_retention(),
+            max_age_seconds: config.event_max_age,
+        });
+        // What the store holds now, so that losing it is noticed at the next start.
+        if let Err(e) = core.checkpoint(false) {
+            tracing::warn!(error = %e, "the start-up checkpoint failed");
+        }
 
         let listener = TcpListener::bind(&config.listen).map_err(|source| StartError::Bind {
             addr: config.listen.clone(),
@@ -223,25 +283,34 @@ impl Application {
     }
 
     /// Serves until stopped (SIGTERM/Ctrl-C or [`ServerHandle::stop`]), finishing in-flight
-    /// requests, then flushes the store.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        // Buffered log records (events) reach sled within this interval (see store::Log).
-        let store = self.state.core.store().clone();
-        let drain = actix_web::rt::spawn(async move {
-            let mut every = actix_web::rt::time::interval(std::time::Duration::from_millis(250));
-            loop {
-                every.tick().await;
-                if let Err(e) = store.drain_logs() {
-                    tracing::warn!(error = %e, "writing buffered events failed; will retry");
-                }
-            }
-        });
+    /// requests, then makes the store durable and records a clean checkpoint. A disk that
+    /// refuses that last write is reported as such, with the events it cost.
+    pub async fn run_until_stopped(self) -> Result<(), RunError> {
+        let upkeep = upkeep::Upkeep::start(self.state.clone());
         let result = self.server.await;
-        drain.abort();
-        if let Err(e) = self.state.core.store().flush().await {
+        upkeep.stop();
+        let state = self.state.clone();
+        let finished = tokio::task::spawn_blocking(move || {
+            let store = state.core.store();
+            // The disk may take writes again by now.
+            store.try_recover();
+            state.core.checkpoint(true).map_err(|e| {
+                let (pending, _) = store.pending_log_records();
+                RunError::Flush {
+                    message: e.to_string(),
+                    pending,
+                }
+            })
+        })
+        .await
+        .map_err(|e| RunError::Flush {
+            message: format!("the final flush did not finish: {e}"),
+            pending: 0,
+        })?;
+        if let Err(e) = finished {
             tracing::error!(error = %e, "final flush of the data dir failed");
-            return Err(std::io::Error::other(e.to_string()));
+            return Err(e);
         }
-        result
+        result.map_err(RunError::Server)
     }
 }

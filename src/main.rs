@@ -80,6 +80,14 @@ fn reset_data(data_dir: Option<std::path::PathBuf>, yes: bool) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // The manifest describes the store being deleted: it goes too.
+    match std::fs::remove_file(dir.join(vlsim::store::MANIFEST_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            eprintln!("vlsim reset-data: cannot delete the manifest: {e}");
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
     match std::fs::remove_dir_all(&store) {
         Ok(()) => {
             println!(
@@ -193,11 +201,7 @@ fn serve(overrides: &Overrides) -> ExitCode {
         drop(stdout);
         let result = app.run_until_stopped().await;
         let _ = std::fs::remove_file(&url_file);
-        result
-            .map_err(|e| vlsim::StartError::Bind {
-                addr: url,
-                source: e,
-            })
+        result.map_err(vlsim::StartError::from)
     });
     match result {
         Ok(()) => {

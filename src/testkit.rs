@@ -24,7 +24,7 @@ pub struct Vlsim {
     url: String,
     state: web::Data<AppState>,
     handle: ServerHandle,
-    task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    task: actix_web::rt::task::JoinHandle<Result<(), crate::RunError>>,
     data_dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }

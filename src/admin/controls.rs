@@ -4,7 +4,7 @@ use super::{AdminError, AdminResult};
 use crate::control::faults::{NewRule, Rule};
 use crate::control::journal::{Entry, Filter as JournalFilter};
 use crate::control::latency::LatencySettings;
-use crate::core::events::{Event, EventFilter};
+use crate::core::events::{Event, EventFilter, MAX_EVENT_PAGE};
 use crate::state::AppState;
 use crate::surface::Surface;
 use actix_web::{web, HttpResponse};
@@ -108,12 +108,16 @@ pub struct EventQuery {
     surface: Option<Surface>,
     user: Option<String>,
     limit: Option<usize>,
+    /// Only events older than this id: the previous page's `next`.
+    before: Option<u64>,
 }
 
 #[derive(Serialize)]
 struct Events {
     count: usize,
     events: Vec<Event>,
+    /// Where the next (older) page starts: pass it as `before`; null on the last page.
+    next: Option<u64>,
 }
 
 pub async fn events(state: web::Data<AppState>, query: web::Query<EventQuery>) -> AdminResult {
@@ -123,10 +127,13 @@ pub async fn events(state: web::Data<AppState>, query: web::Query<EventQuery>) -
         type_prefix: q.prefix,
         surface: q.surface,
         user: q.user,
+        before: q.before,
         limit: q.limit.unwrap_or(100),
     })?;
+    let full = events.len() >= q.limit.unwrap_or(100).clamp(1, MAX_EVENT_PAGE);
     Ok(HttpResponse::Ok().json(Events {
         count: events.len(),
+        next: events.last().filter(|_| full).map(|e| e.id),
         events,
     }))
 }
@@ -165,6 +172,7 @@ pub async fn clock_advance(state: web::Data<AppState>, body: web::Json<Advance>)
         return Err(AdminError::bad_request("seconds must be within ±10 years"));
     }
     state.core.clock().advance(body.seconds);
+    state.core.clock_changed().await?;
     Ok(clock_view(&state))
 }
 
@@ -186,10 +194,12 @@ pub async fn clock_set(state: web::Data<AppState>, body: web::Json<SetClock>) ->
         })?;
     let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     state.core.clock().set(ms, body.freeze);
+    state.core.clock_changed().await?;
     Ok(clock_view(&state))
 }
 
-pub async fn clock_reset(state: web::Data<AppState>) -> HttpResponse {
+pub async fn clock_reset(state: web::Data<AppState>) -> AdminResult {
     state.core.clock().reset();
-    clock_view(&state)
+    state.core.clock_changed().await?;
+    Ok(clock_view(&state))
 }

@@ -30,11 +30,11 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
     surface: Surface::Admin,
     prefixes: &[PREFIX],
     routes: &[
-        route!(GET "/_vlsim/health" => health, "Liveness: status, version, uptime, data dir"),
+        route!(GET "/_vlsim/health" => health, "Liveness: status (ok, or degraded with the reason and 503 while the data dir refuses writes), version, uptime, data dir, the sweeper's last run"),
         route!(GET "/_vlsim/about" => about, "Every emulated operation per surface"),
         route!(GET "/_vlsim/openapi.json" => openapi::document, "This document"),
         route!(POST "/_vlsim/reset" => world::reset, "Back to the fixtures, or to a snapshot ({\"snapshot\": name}); sessions, tokens, events and the journal are cleared", body = "Reset"),
-        route!(GET "/_vlsim/state" => state::dump, "Dump of the world: keys' public parts, users, sessions, counts"),
+        route!(GET "/_vlsim/state" => state::dump, "The world: counts, and the first page of each relation (query: limit<=1000; relation + after for the next page of one)"),
         route!(POST "/_vlsim/seed" => world::seed, "Load a fixtures document (TOML, or JSON of the same shape), replacing the world", body = "Fixtures"),
         route!(GET "/_vlsim/snapshots" => snapshots::list, "Names of the stored snapshots"),
         route!(POST "/_vlsim/snapshot/{name}" => snapshots::take, "Snapshot the whole store under a name", status = 201),
@@ -48,7 +48,7 @@ pub static SURFACE: SurfaceDef = SurfaceDef {
         route!(DELETE "/_vlsim/faults/{id}" => controls::fault_delete, "Remove one fault rule", status = 204),
         route!(GET "/_vlsim/latency" => controls::latency_get, "Latency settings"),
         route!(PUT "/_vlsim/latency" => controls::latency_set, "Set latency (global, per operation, jitter)", body = "Latency"),
-        route!(GET "/_vlsim/events" => controls::events, "Events newest first (query: type, prefix, surface, user, limit<=1000)"),
+        route!(GET "/_vlsim/events" => controls::events, "Events newest first (query: type, prefix, surface, user, limit<=1000, before = the previous page's next)"),
         route!(GET "/_vlsim/clock" => controls::clock_get, "The server clock"),
         route!(PUT "/_vlsim/clock" => controls::clock_set, "Set the clock ({\"now\": RFC3339, \"freeze\": bool})", body = "SetClock"),
         route!(DELETE "/_vlsim/clock" => controls::clock_reset, "Back to real time"),
@@ -138,13 +138,21 @@ impl ResponseError for AdminError {
 
 impl From<crate::core::CoreError> for AdminError {
     fn from(e: crate::core::CoreError) -> Self {
-        Self::internal(e)
+        match e {
+            crate::core::CoreError::Store(e) => e.into(),
+            other => Self::internal(other),
+        }
     }
 }
 
 impl From<crate::store::StoreError> for AdminError {
+    /// A disk that refuses writes is 503 (try again later), like on every surface.
     fn from(e: crate::store::StoreError) -> Self {
-        Self::internal(e)
+        if e.is_unavailable() {
+            Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        } else {
+            Self::internal(e)
+        }
     }
 }
 
@@ -218,21 +226,64 @@ fn emulated(state: &AppState) -> impl Iterator<Item = &'static SurfaceDef> + '_ 
 
 #[derive(Serialize)]
 struct Health {
+    /// `ok`, or `degraded` while the data dir refuses writes (then HTTP 503).
     status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    degraded_seconds: Option<u64>,
     version: &'static str,
     uptime_seconds: u64,
     data_dir: String,
     surfaces: Vec<Surface>,
+    store: StoreHealth,
+    sweeper: SweeperHealth,
+}
+
+#[derive(Serialize)]
+struct StoreHealth {
+    /// Event records waiting in memory to be written (or made durable).
+    pending_events: usize,
+    /// Event records given up because they could not be written in time.
+    lost_events: u64,
+}
+
+#[derive(Serialize)]
+struct SweeperHealth {
+    runs: u64,
+    interval_seconds: u64,
+    last_run: Option<crate::core::sweep::SweepRun>,
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(Health {
-        status: "ok",
+    let store = state.core.store();
+    let degraded = store.degraded();
+    let (pending_events, lost_events) = store.pending_log_records();
+    let sweeper = state.core.sweeper();
+    let body = Health {
+        status: if degraded.is_some() { "degraded" } else { "ok" },
+        degraded_seconds: degraded.as_ref().map(|(_, d)| d.as_secs()),
+        reason: degraded.map(|(reason, _)| reason),
         version: env!("CARGO_PKG_VERSION"),
         uptime_seconds: state.started.elapsed().as_secs(),
         data_dir: state.config.data_dir.display().to_string(),
         surfaces: emulated(&state).map(|d| d.surface).collect(),
-    })
+        store: StoreHealth {
+            pending_events,
+            lost_events,
+        },
+        sweeper: SweeperHealth {
+            runs: sweeper.runs(),
+            interval_seconds: state.config.sweep_interval,
+            last_run: sweeper.last(),
+        },
+    };
+    let status = if body.reason.is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status).json(body)
 }
 
 #[derive(Serialize)]

@@ -1,8 +1,9 @@
 //! The OAuth2 part of `GET /_vlsim/state`: each tenant's OAuth settings (and the issuer
 //! they resolve to for this request), each client's configuration (never its secret),
-//! the live SSO sessions and how many codes, sessions and login forms are stored.
+//! and how many codes, SSO sessions and login forms are stored. The SSO sessions themselves
+//! are a paged relation of the dump (`oauth_sso_sessions`), shown through [`SsoView`].
 
-use crate::core::fusionauth::oauth::OAuthCounts;
+use crate::core::fusionauth::oauth::{OAuthCounts, SsoSession};
 use crate::core::fusionauth::FusionAuth;
 use crate::core::CoreResult;
 use crate::spec::fusionauth::{ClientAuthenticationPolicy, OAuthGrant, PkcePolicy};
@@ -13,7 +14,6 @@ use serde::Serialize;
 pub struct OAuthView {
     tenants: Vec<TenantView>,
     clients: Vec<ClientView>,
-    sso_sessions: Vec<SsoView>,
     stored: OAuthCounts,
 }
 
@@ -50,7 +50,7 @@ struct ClientView {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct SsoView {
+pub struct SsoView {
     id: String,
     user_id: String,
     tenant_id: String,
@@ -59,7 +59,7 @@ struct SsoView {
     expired: bool,
 }
 
-pub fn view(fusionauth: &FusionAuth<'_>, origin: &str, now_ms: i64) -> CoreResult<OAuthView> {
+pub fn view(fusionauth: &FusionAuth<'_>, origin: &str) -> CoreResult<OAuthView> {
     let dir = fusionauth.directory();
     Ok(OAuthView {
         tenants: dir
@@ -94,18 +94,19 @@ pub fn view(fusionauth: &FusionAuth<'_>, origin: &str, now_ms: i64) -> CoreResul
                 })
             })
             .collect(),
-        sso_sessions: fusionauth
-            .sso_sessions()?
-            .into_iter()
-            .map(|s| SsoView {
-                expires: crate::clock::rfc3339_ms(s.expires_ms),
-                expired: now_ms >= s.expires_ms,
-                id: s.id,
-                user_id: s.user_id,
-                tenant_id: s.tenant_id,
-                auth_time: s.auth_time,
-            })
-            .collect(),
         stored: fusionauth.oauth_counts(),
     })
+}
+
+impl SsoView {
+    pub fn new(s: SsoSession, now_ms: i64) -> Self {
+        Self {
+            expires: crate::clock::rfc3339_ms(s.expires_ms),
+            expired: now_ms >= s.expires_ms,
+            id: s.id,
+            user_id: s.user_id,
+            tenant_id: s.tenant_id,
+            auth_time: s.auth_time,
+        }
+    }
 }

@@ -135,12 +135,12 @@ impl Journal {
 
     /// The id events carry for entry `id` of this run: `RUN-ID`.
     pub fn request_id(&self, id: u64) -> String {
-        crate::core::events::request_id(self.run, id)
+        crate::core::request::request_id(self.run, id)
     }
 
-    /// The context a journaled request runs in (see [`crate::core::events::RequestContext`]).
-    pub fn context(&self, id: u64) -> std::rc::Rc<crate::core::events::RequestContext> {
-        crate::core::events::RequestContext::new(self.run, id)
+    /// The context a journaled request runs in (see [`crate::core::request::RequestContext`]).
+    pub fn context(&self, id: u64) -> std::rc::Rc<crate::core::request::RequestContext> {
+        crate::core::request::RequestContext::new(self.run, id)
     }
 
     /// The entry id of a request id made by [`Journal::request_id`] in this run.

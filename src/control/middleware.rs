@@ -7,7 +7,7 @@ use super::journal::{excerpt, Entry, Recorded};
 use super::redact::{is_secret_header, redact_header, REDACTED};
 use super::routes::RouteTag;
 use super::{Control, InjectedFault, OperationName};
-use crate::core::events::within_request;
+use crate::core::request::within_request;
 use crate::surface::Surface;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};

@@ -346,6 +346,11 @@ impl Keys {
         Ok(self.materials.all()?.into_iter().map(|(_, m)| m).collect())
     }
 
+    /// How many keys are stored.
+    pub fn count(&self) -> usize {
+        self.materials.len()
+    }
+
     /// The stored material of key `id`.
     pub fn material(&self, id: &str) -> CoreResult<Option<KeyMaterial>> {
         Ok(self.materials.get(id)?)

@@ -3,7 +3,8 @@
 
 use crate::clock::SharedClock;
 use crate::core::error::{CoreError, CoreResult};
-use crate::store::{trees, Store, StoreResult, Table};
+use crate::core::sweep::{self, Batch};
+use crate::store::{trees, Page, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
 
@@ -95,7 +96,8 @@ impl Sessions {
         }
         let now = self.clock.now_ms();
         if now >= session.expires_at_ms() {
-            self.table.remove(id)?;
+            // Forgotten now, or by the sweeper if the store refuses the write.
+            let _ = self.table.remove_if_unchanged(id, &session);
             return Err(not_authenticated());
         }
         // Idle timeouts are minutes long: a write per second per session is precise enough
@@ -104,13 +106,18 @@ impl Sessions {
             let before = session.clone();
             session.last_access_ms = now;
             // Only if unchanged: a touch racing a logout must not bring the session back.
-            if !self.table.replace_if_unchanged(id, &before, &session)?
-                && self.table.get(id)?.is_none()
-            {
-                return Err(not_authenticated());
+            match self.table.replace_if_unchanged(id, &before, &session) {
+                Ok(true) => {}
+                Ok(false) if self.table.get(id)?.is_none() => return Err(not_authenticated()),
+                Ok(false) => {}
+                // The session is valid; only its idle timer could not be restarted (a full
+                // disk). That must not fail the call.
+                Err(e) => {
+                    tracing::warn!(error = %e, "the session's last access could not be recorded")
+                }
             }
         }
-        crate::core::events::note_user(&session.principal);
+        crate::core::request::note_user(&session.principal);
         Ok(session)
     }
 
@@ -135,6 +142,22 @@ impl Sessions {
         let existed = self.table.remove(id)?.is_some();
         self.store.flush().await?;
         Ok(existed)
+    }
+
+    /// Removes expired sessions among at most `limit` after the key `after` (sweeper).
+    pub fn sweep(&self, now: i64, after: Option<&[u8]>, limit: usize) -> CoreResult<Batch> {
+        sweep::table(
+            &self.table,
+            after,
+            limit,
+            |s| now >= s.expires_at_ms(),
+            |_| Ok(()),
+        )
+    }
+
+    /// A page of sessions in id order after the key `after`.
+    pub fn page(&self, after: Option<&[u8]>, limit: usize) -> CoreResult<Page<Session>> {
+        Ok(self.table.page(after, limit)?)
     }
 
     pub fn count(&self) -> usize {

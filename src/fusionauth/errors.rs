@@ -1,6 +1,6 @@
-//! The one mapping from what went wrong to FusionAuth's wire form: a status and, on 400 only,
-//! the Errors JSON `{"fieldErrors": {...}, "generalErrors": [...]}`. 401, 404 and 500 carry
-//! an empty body (the official clients expect exactly that).
+//! The one mapping from what went wrong to FusionAuth's wire form: a status and, on 400 and
+//! 503, the Errors JSON `{"fieldErrors": {...}, "generalErrors": [...]}`. 401, 404 and 500
+//! carry an empty body (the official clients expect exactly that).
 
 use crate::core::fusionauth::oauth::{ErrorCode, OAuthFailure};
 use crate::core::CoreError;
@@ -9,6 +9,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// What a client is told while the data dir refuses writes.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "The server cannot store data at the moment (its disk refuses writes); try again later.";
 
 /// FusionAuth's JSON content type.
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
@@ -212,6 +216,14 @@ impl ResponseError for FaError {
                     json_response(StatusCode::BAD_REQUEST, &invalid_argument(field, message))
                 }
                 CoreError::Conflict(_) => empty(StatusCode::CONFLICT),
+                // FusionAuth documents 503 for a failing backing store; the body says why.
+                CoreError::Store(e) if e.is_unavailable() => {
+                    tracing::error!(error = %core, "fusionauth request failed: the data dir refuses writes");
+                    json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &general_errors("[ServiceUnavailable]", UNAVAILABLE_MESSAGE),
+                    )
+                }
                 CoreError::Store(_) | CoreError::Internal(_) => {
                     tracing::error!(error = %core, "fusionauth request failed");
                     empty(StatusCode::INTERNAL_SERVER_ERROR)

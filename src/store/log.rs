@@ -1,111 +1,113 @@
-//! An append-only relation written in segments (the event log).
+//! An append-only relation written in segments (the event logs), trimmed from the oldest end.
 
+use super::segments::{key_count, segment_key, Buffered, LogTail, LOG_SEGMENT, MAX_PENDING};
 use super::{lock, StoreError, StoreResult};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-/// Records per stored segment of a [`Log`].
-const LOG_SEGMENT: usize = 32;
-
-/// Segment keys: the first record's id, then the record count (both big-endian). A key of
-/// 8 bytes is a single record, as written before logs were segmented.
-const SEGMENT_KEY_LEN: usize = 12;
-
-/// Records not yet written: (id, JSON), in id order.
-pub(super) type Buffered = Vec<(u64, Vec<u8>)>;
-
-/// The buffered tail of a [`Log`].
-pub(super) struct LogTail {
-    pub(super) name: &'static str,
-    pub(super) tree: sled::Tree,
-    pub(super) records: Mutex<Buffered>,
+/// What a log holds: records that know their id.
+pub trait Logged: Serialize + DeserializeOwned {
+    fn log_id(&self) -> u64;
 }
 
-impl LogTail {
-    /// Writes `records` as one segment and empties the buffer (kept on error, for the
-    /// next attempt).
-    pub(super) fn write_out(&self, records: &mut Buffered) -> StoreResult<()> {
-        let Some(&(first_id, _)) = records.first() else {
-            return Ok(());
-        };
-        let count = u32::try_from(records.len()).unwrap_or(u32::MAX);
-        let mut key = [0u8; SEGMENT_KEY_LEN];
-        key[..8].copy_from_slice(&first_id.to_be_bytes());
-        key[8..].copy_from_slice(&count.to_be_bytes());
-        let size = records.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 1;
-        let mut value = Vec::with_capacity(size);
-        value.push(b'[');
-        for (i, (_, record)) in records.iter().enumerate() {
-            if i > 0 {
-                value.push(b',');
-            }
-            value.extend_from_slice(record);
-        }
-        value.push(b']');
-        self.tree.insert(key, value)?;
-        records.clear();
-        Ok(())
-    }
-}
-
-/// An append-only relation (the event log). A record costs a sled insert of its own
+/// An append-only relation (an event log). A record costs a sled insert of its own
 /// (about 5 µs for a 350-byte event, more than the rest of a SOAP call), so records are
 /// buffered and written as segments of [`LOG_SEGMENT`], about five times cheaper per
-/// record. Readers see the buffer too; [`Store::flush`], snapshots and shutdown write it
-/// out, and so does a timer (see `Application::run_until_stopped`), so a record reaches
-/// sled within a quarter second and a crash loses at most that much, like sled's own
-/// write-back.
+/// record. Readers see the buffer too; [`Store::flush`](super::Store::flush), snapshots
+/// and shutdown write it out, and so does a timer (see `upkeep`), so a record reaches
+/// sled within a quarter second. Ids come from a counter of the store (above every stored
+/// id), not from sled, so appending never fails on a full disk: records wait in the buffer.
 pub struct Log<T> {
     pub(super) tail: Arc<LogTail>,
-    pub(super) db: sled::Db,
+    pub(super) seq: Arc<AtomicU64>,
     pub(super) _marker: PhantomData<fn() -> T>,
 }
 
-impl<T: Serialize + DeserializeOwned> Log<T> {
-    /// A record, or a whole segment (`U = Vec<T>`).
-    fn decode<U: DeserializeOwned>(&self, bytes: &[u8]) -> StoreResult<U> {
+impl<T: Logged> Log<T> {
+    fn decode<U: DeserializeOwned>(name: &str, bytes: &[u8]) -> StoreResult<U> {
         serde_json::from_slice(bytes).map_err(|e| StoreError::Decode {
-            relation: self.tail.name.to_string(),
+            relation: name.to_string(),
             message: e.to_string(),
         })
+    }
+
+    fn encode(&self, record: &T) -> StoreResult<Vec<u8>> {
+        serde_json::to_vec(record).map_err(|e| StoreError::Encode {
+            relation: self.tail.name.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    fn push(&self, records: &mut Buffered, id: u64, bytes: Vec<u8>) {
+        if records.len() >= MAX_PENDING {
+            let drop = MAX_PENDING / 10;
+            records.drain(..drop);
+            self.tail.lost.fetch_add(drop as u64, Ordering::AcqRel);
+            tracing::error!(log = %self.tail.name, dropped = drop, "records could not be written in time and were given up");
+        }
+        records.push((id, bytes));
+        if records.len() >= LOG_SEGMENT {
+            if let Err(e) = self.tail.write_out(records) {
+                tracing::debug!(error = %e, log = %self.tail.name, "segment kept in memory until it can be written");
+            }
+        }
     }
 
     /// Appends the record `make(id)`, with `id` fresh and monotonic (taken under the
     /// buffer's lock, so the log's order is id order).
     pub fn append(&self, make: impl FnOnce(u64) -> T) -> StoreResult<T> {
         let mut records = lock(&self.tail.records);
-        let id = self.db.generate_id()?;
+        let id = self.seq.fetch_add(1, Ordering::AcqRel);
         let record = make(id);
-        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::Encode {
-            relation: self.tail.name.to_string(),
-            message: e.to_string(),
-        })?;
-        records.push((id, bytes));
-        if records.len() >= LOG_SEGMENT {
-            self.tail.write_out(&mut records)?;
-        }
+        let bytes = self.encode(&record)?;
+        self.push(&mut records, id, bytes);
         Ok(record)
     }
 
-    /// The buffer as it is now, and which stored segments to skip: those starting at or
-    /// after its first id were written from it (or after it) once the copy was taken.
-    /// Readers work from this copy so a long scan never holds up appends.
-    fn snapshot(&self) -> (Buffered, impl Fn(&[u8]) -> bool) {
-        let buffered = lock(&self.tail.records).clone();
-        let first_unwritten = buffered.first().map(|(id, _)| *id);
-        let written_since = move |key: &[u8]| {
-            let mut first = [0u8; 8];
-            match (first_unwritten, key.get(..8)) {
-                (Some(unwritten), Some(bytes)) => {
-                    first.copy_from_slice(bytes);
-                    u64::from_be_bytes(first) >= unwritten
-                }
-                _ => false,
-            }
+    /// Appends a record that already has its id (carried over from another log); ids must
+    /// come in increasing order, above the ones stored.
+    pub fn carry_over(&self, record: &T) -> StoreResult<()> {
+        let bytes = self.encode(record)?;
+        let mut records = lock(&self.tail.records);
+        self.push(&mut records, record.log_id(), bytes);
+        Ok(())
+    }
+
+    /// Records newest-first with an id below `before` (all without it), read lazily: a
+    /// copy of the buffer, then the stored segments. Readers never hold up appends.
+    pub fn iter_rev(&self, before: Option<u64>) -> StoreResult<RevIter<T>> {
+        let (buffered, first_unwritten) = {
+            let records = lock(&self.tail.records);
+            let copy: Vec<(u64, Vec<u8>)> = records
+                .iter()
+                .filter(|(id, _)| before.is_none_or(|b| *id < b))
+                .cloned()
+                .collect();
+            (copy, records.first().map(|(id, _)| *id))
         };
-        (buffered, written_since)
+        // Segments starting at or after the first unwritten id were written from the
+        // buffer (or after it) once the copy was taken: skip them.
+        let tree = self.tail.slot.tree()?;
+        let upper = match (before, first_unwritten) {
+            (Some(b), Some(u)) => Some(b.min(u)),
+            (b, u) => b.or(u),
+        };
+        let stored = match upper {
+            Some(upper) => tree.range(..upper.to_be_bytes().to_vec()),
+            None => tree.iter(),
+        };
+        Ok(RevIter {
+            name: self.tail.name.clone(),
+            buffered: buffered.into_iter().rev().collect::<Vec<_>>().into_iter(),
+            stored,
+            segment: Vec::new().into_iter(),
+            before,
+            done: false,
+            _marker: PhantomData,
+        })
     }
 
     /// Records newest-first, keeping those `keep` accepts, at most `limit`.
@@ -114,61 +116,170 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
         if limit == 0 {
             return Ok(out);
         }
-        let (buffered, written_since) = self.snapshot();
-        let mut offer = |record: T, out: &mut Vec<T>| {
+        for record in self.iter_rev(None)? {
+            let record = record?;
             if keep(&record) {
                 out.push(record);
-            }
-            out.len() >= limit
-        };
-        for (_, bytes) in buffered.iter().rev() {
-            if offer(self.decode(bytes)?, &mut out) {
-                return Ok(out);
-            }
-        }
-        for stored in self.tail.tree.iter().rev() {
-            let (key, value) = stored?;
-            if written_since(&key) {
-                continue;
-            }
-            if key.len() == SEGMENT_KEY_LEN {
-                let segment: Vec<T> = self.decode(&value)?;
-                for record in segment.into_iter().rev() {
-                    if offer(record, &mut out) {
-                        return Ok(out);
-                    }
+                if out.len() >= limit {
+                    break;
                 }
-            } else if offer(self.decode(&value)?, &mut out) {
-                return Ok(out);
             }
         }
         Ok(out)
     }
 
-    /// How many records the log holds (walks the segment keys).
+    /// How many records the log holds.
     pub fn len(&self) -> usize {
-        let (buffered, written_since) = self.snapshot();
-        let stored: usize = self
-            .tail
-            .tree
-            .iter()
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|key| !written_since(key))
-            .map(|key| match key.get(8..SEGMENT_KEY_LEN) {
-                Some(count) => {
-                    let mut n = [0u8; 4];
-                    n.copy_from_slice(count);
-                    u32::from_be_bytes(n) as usize
-                }
-                None => 1,
-            })
-            .sum();
-        buffered.len() + stored
+        lock(&self.tail.records).len() + self.tail.stored.load(Ordering::Acquire)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Removes the oldest records until at most `keep` remain, and any older ones that
+    /// `expired` says have outlived their age; returns how many went. Whole segments go
+    /// without being read; a segment cut in two is written back with its newer part.
+    pub fn trim(&self, keep: usize, expired: Option<&dyn Fn(&T) -> bool>) -> StoreResult<usize> {
+        let _one_at_a_time = lock(&self.tail.trimming);
+        let mut removed = 0;
+        loop {
+            let excess = self.len().saturating_sub(keep);
+            if excess == 0 && expired.is_none() {
+                break;
+            }
+            let Some((key, value)) = self.tail.slot.with(|t| Ok(t.first()?))? else {
+                // Nothing stored: the oldest records are the buffered ones (a tiny cap, or
+                // a disk refusing writes).
+                if excess > 0 {
+                    let mut records = lock(&self.tail.records);
+                    let n = excess.min(records.len());
+                    records.drain(..n);
+                    removed += n;
+                }
+                break;
+            };
+            let count = key_count(&key);
+            let cut = if excess >= count {
+                count
+            } else {
+                let segment: Vec<T> = Self::decode(&self.tail.name, &value)?;
+                let old = expired.map_or(0, |e| segment.iter().take_while(|r| e(r)).count());
+                let cut = excess.max(old);
+                if cut > 0 && cut < segment.len() {
+                    let rest = segment.get(cut..).unwrap_or_default();
+                    let (Some(first), Some(last)) = (rest.first(), rest.last()) else {
+                        break;
+                    };
+                    let mut bytes = Vec::new();
+                    bytes.push(b'[');
+                    for (i, r) in rest.iter().enumerate() {
+                        if i > 0 {
+                            bytes.push(b',');
+                        }
+                        bytes.extend(self.encode(r)?);
+                    }
+                    bytes.push(b']');
+                    let mut batch = sled::Batch::default();
+                    batch.remove(key.as_ref());
+                    batch.insert(
+                        segment_key(first.log_id(), rest.len(), last.log_id()),
+                        bytes,
+                    );
+                    self.tail.slot.with(|t| Ok(t.apply_batch(batch)?))?;
+                    self.forgot(&key, cut);
+                    removed += cut;
+                    // Appends may have gone on meanwhile: look again.
+                    continue;
+                }
+                cut
+            };
+            if cut == 0 {
+                break;
+            }
+            let gone = self.tail.slot.with(|t| {
+                Ok(
+                    t.compare_and_swap(key.as_ref(), Some(value.as_ref()), None as Option<&[u8]>)?
+                        .is_ok(),
+                )
+            })?;
+            if gone {
+                self.forgot(&key, count);
+                removed += count;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn forgot(&self, key: &[u8], count: usize) {
+        let _ = self
+            .tail
+            .stored
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(count))
+            });
+        lock(&self.tail.unflushed).retain(|(k, _, _)| k.as_slice() != key);
+    }
+}
+
+/// Records of a [`Log`] newest-first (see [`Log::iter_rev`]); an error ends it.
+pub struct RevIter<T> {
+    name: String,
+    buffered: std::vec::IntoIter<(u64, Vec<u8>)>,
+    stored: sled::Iter,
+    segment: std::vec::IntoIter<T>,
+    before: Option<u64>,
+    done: bool,
+    _marker: PhantomData<fn() -> T>,
+}
+
+impl<T: Logged> Iterator for RevIter<T> {
+    type Item = StoreResult<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Some((_, bytes)) = self.buffered.next() {
+            let record = Log::<T>::decode(&self.name, &bytes);
+            self.done = record.is_err();
+            return Some(record);
+        }
+        loop {
+            if let Some(record) = self.segment.next() {
+                if self.before.is_none_or(|b| record.log_id() < b) {
+                    return Some(Ok(record));
+                }
+                continue;
+            }
+            let (key, value) = match self.stored.next_back()? {
+                Ok(kv) => kv,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.into()));
+                }
+            };
+            if key.len() == 8 {
+                let record = Log::<T>::decode::<T>(&self.name, &value);
+                match record {
+                    Ok(r) if self.before.is_some_and(|b| r.log_id() >= b) => continue,
+                    other => {
+                        self.done = other.is_err();
+                        return Some(other);
+                    }
+                }
+            }
+            match Log::<T>::decode::<Vec<T>>(&self.name, &value) {
+                Ok(mut records) => {
+                    records.reverse();
+                    self.segment = records.into_iter();
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
     }
 }
 
@@ -176,50 +287,75 @@ impl<T: Serialize + DeserializeOwned> Log<T> {
 mod tests {
     use super::*;
     use crate::store::Store;
+    use serde::Deserialize;
 
-    fn numbers(log: &Log<u64>, limit: usize) -> Vec<u64> {
-        log.scan_rev(limit, |_| true).unwrap()
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Rec {
+        id: u64,
+        n: u64,
+    }
+
+    impl Logged for Rec {
+        fn log_id(&self) -> u64 {
+            self.id
+        }
+    }
+
+    fn numbers(log: &Log<Rec>, limit: usize) -> Vec<u64> {
+        log.scan_rev(limit, |_| true)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.n)
+            .collect()
     }
 
     #[test]
     fn log_reads_buffered_and_segmented_records_newest_first() {
         let store = Store::temporary().unwrap();
-        let log: Log<u64> = store.log("numbers").unwrap();
-        // An 8-byte key with a single record, as logs were written before segments.
-        log.tail
-            .tree
-            .insert(0u64.to_be_bytes(), b"1000".to_vec())
-            .unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
         let n = LOG_SEGMENT * 2 + 5;
         for i in 0..n as u64 {
-            log.append(|_| i).unwrap();
+            log.append(|id| Rec { id, n: i }).unwrap();
         }
         assert_eq!(
             lock(&log.tail.records).len(),
             5,
             "two segments written, five buffered"
         );
-        assert_eq!(log.len(), n + 1);
+        assert_eq!(log.len(), n);
         let all = numbers(&log, 1000);
-        let mut expected: Vec<u64> = (0..n as u64).rev().collect();
-        expected.push(1000);
+        let expected: Vec<u64> = (0..n as u64).rev().collect();
         assert_eq!(all, expected);
         assert_eq!(numbers(&log, 7), expected[..7].to_vec());
-        let odd = log.scan_rev(3, |v| v % 2 == 1).unwrap();
+        let odd = log.scan_rev(3, |v| v.n % 2 == 1).unwrap();
         assert_eq!(odd.len(), 3);
-        assert!(odd.iter().all(|v| v % 2 == 1));
+        assert!(odd.iter().all(|v| v.n % 2 == 1));
         assert!(numbers(&log, 0).is_empty());
+        // Paging by id: below the 10th newest, the rest, none twice.
+        let ids: Vec<u64> = log.iter_rev(None).unwrap().map(|r| r.unwrap().id).collect();
+        let below: Vec<u64> = log
+            .iter_rev(Some(ids[9]))
+            .unwrap()
+            .map(|r| r.unwrap().id)
+            .collect();
+        assert_eq!(below, ids[10..].to_vec());
+    }
 
-        // A segment written after a reader copied the buffer is skipped, not read twice.
-        let (buffered, written_since) = log.snapshot();
-        for i in 0..(LOG_SEGMENT - 5) as u64 {
-            log.append(|_| 2000 + i).unwrap();
+    #[test]
+    fn trim_keeps_the_newest_and_cuts_segments() {
+        let store = Store::temporary().unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
+        for i in 0..100u64 {
+            log.append(|id| Rec { id, n: i }).unwrap();
         }
-        let newest_segment = log.tail.tree.iter().keys().next_back().unwrap().unwrap();
-        assert!(written_since(&newest_segment));
-        let oldest = log.tail.tree.iter().keys().next().unwrap().unwrap();
-        assert!(!written_since(&oldest));
-        assert_eq!(buffered.len(), 5);
+        assert_eq!(log.trim(50, None).unwrap(), 50);
+        assert_eq!(log.len(), 50);
+        assert_eq!(numbers(&log, 1000), (50..100u64).rev().collect::<Vec<_>>());
+        let old = |r: &Rec| r.n < 60;
+        assert_eq!(log.trim(1000, Some(&old)).unwrap(), 10);
+        assert_eq!(numbers(&log, 1000), (60..100u64).rev().collect::<Vec<_>>());
+        assert_eq!(log.trim(3, None).unwrap(), 37);
+        assert_eq!(numbers(&log, 1000), vec![99, 98, 97]);
     }
 
     #[test]
@@ -227,20 +363,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            let log: Log<u64> = store.log("numbers").unwrap();
+            let log: Log<Rec> = store.log("numbers").unwrap();
             for i in 0..3u64 {
-                log.append(|_| i).unwrap();
+                log.append(|id| Rec { id, n: i }).unwrap();
             }
             let dump = store.export_all().unwrap();
             let numbers_tree = dump.iter().find(|(name, _)| name == "numbers").unwrap();
             assert_eq!(numbers_tree.1.len(), 1, "one segment in the snapshot");
-            log.append(|_| 3).unwrap();
+            log.append(|id| Rec { id, n: 3 }).unwrap();
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let log: Log<u64> = store.log("numbers").unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
         assert_eq!(numbers(&log, 10), vec![3, 2, 1, 0], "survives a reopen");
-        log.append(|_| 4).unwrap();
+        let next = log.append(|id| Rec { id, n: 4 }).unwrap();
+        assert!(next.id > 3, "ids continue above the stored ones");
         store.clear_all().unwrap();
         assert!(log.is_empty());
         store.drain_logs().unwrap();

@@ -1,17 +1,31 @@
 //! Persistence: sled behind a small typed repository API. One tree per relation (named in
 //! [`trees`]), values as JSON, keys as bytes (big-endian numbers so ranges scan in order).
 //! Adapters never touch this module; the core does.
+//!
+//! sled cannot recover in place from a failed write (a full disk sets its "global error":
+//! from then on every write, and some reads, fail until the database is opened again), so
+//! every relation reaches its sled tree through a [`Slot`] that [`Store::reopen`] can
+//! refill from a freshly opened database, and the store remembers that it is degraded
+//! (and why) until then. `health.rs` holds that state; `manifest.rs` the record of what a
+//! data dir held, to notice lost data at the next start.
 
+mod health;
 mod log;
+mod manifest;
+mod segments;
 mod table;
 
-pub use log::Log;
-pub use table::{Op, Table};
+pub use health::quietly;
+pub use log::{Log, Logged, RevIter};
+pub use manifest::{Manifest, MANIFEST_FILE};
+pub use table::{Op, Page, Table};
 
-use log::{Buffered, LogTail};
+use health::Health;
+use segments::{Buffered, LogTail};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The relations vlsim keeps. Adding one is a constant here and a `Table` where it is used.
 pub mod trees {
@@ -19,10 +33,13 @@ pub mod trees {
     pub const KEYS: &str = "keys";
     pub const HORIZON_USERS: &str = "horizon_users";
     pub const SESSIONS: &str = "sessions";
+    /// The event log as written before it was kept per surface (migrated at open).
     pub const EVENTS: &str = "events";
     // Horizon REST logins, by login id, and their expiry index (expiry ms, login id)
     pub const HORIZON_REST_LOGINS: &str = "horizon_rest_logins";
     pub const HORIZON_REST_EXPIRY: &str = "horizon_rest_expiry";
+    /// Event logs per surface (`events.vlsi`) and their failures (`events.vlsi.failures`).
+    pub const EVENTS_PREFIX: &str = "events.";
     // FusionAuth surface
     pub const FA_USERS: &str = "fa_users";
     pub const FA_USER_LOGINS: &str = "fa_user_logins";
@@ -47,6 +64,28 @@ pub enum StoreError {
     Decode { relation: String, message: String },
     #[error("a {relation} record could not be encoded: {message}")]
     Encode { relation: String, message: String },
+    /// The data dir cannot be written (or is being reopened after it could not be).
+    #[error("the data dir cannot be written at the moment ({reason}); vlsim recovers by itself once it can")]
+    Unavailable { reason: String },
+    /// sled gave up reading the files (it panicked).
+    #[error("the store in {path} is damaged: sled could not read it ({message})")]
+    Damaged { path: PathBuf, message: String },
+    /// The store holds less than its manifest says it held (see `manifest.rs`).
+    #[error("the data dir {path} lost data: {message}")]
+    LostData { path: PathBuf, message: String },
+    #[error("the manifest {path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+}
+
+impl StoreError {
+    /// Whether this is the disk refusing writes (or the store recovering from that), as
+    /// opposed to a record that cannot be decoded.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Sled(sled::Error::Io(_))
+        )
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -57,100 +96,216 @@ pub type Dump = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
 /// sled page-cache budget.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-#[derive(Clone)]
-pub struct Store {
-    db: sled::Db,
-    path: PathBuf,
-    /// The buffered tails of every [`Log`], which flushes, snapshots and resets must see.
-    logs: Arc<Mutex<Vec<Arc<LogTail>>>>,
+/// One relation's sled tree, refilled when the database is reopened (empty meanwhile).
+pub(crate) struct Slot {
+    name: String,
+    tree: RwLock<Option<sled::Tree>>,
+    health: Arc<Health>,
 }
 
-impl Store {
-    /// Opens (or creates) the store under `dir`. The on-disk layout is versioned so a future
-    /// format can live beside this one.
-    /// Where the sled files live under a data dir.
-    pub fn data_path(dir: &Path) -> PathBuf {
-        dir.join("v1")
+impl Slot {
+    /// Runs `op` on the tree; sled failures that mean the disk refuses writes mark the
+    /// store degraded. The tree stays locked for reading meanwhile, so a reopen waits for
+    /// operations in flight.
+    pub(super) fn with<R>(&self, op: impl FnOnce(&sled::Tree) -> StoreResult<R>) -> StoreResult<R> {
+        let guard = self
+            .tree
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(tree) = guard.as_ref() else {
+            return Err(self.health.unavailable());
+        };
+        let result = op(tree);
+        if let Err(e) = &result {
+            self.health.note(e);
+        }
+        result
     }
 
-    pub fn open(dir: &Path) -> StoreResult<Self> {
-        let path = Self::data_path(dir);
-        let db = sled::Config::new()
-            .path(&path)
+    /// A handle on the tree for work that outlives one call (iterators, transactions).
+    pub(super) fn tree(&self) -> StoreResult<sled::Tree> {
+        self.with(|t| Ok(t.clone()))
+    }
+}
+
+struct Inner {
+    /// The data dir (empty for a temporary store).
+    dir: PathBuf,
+    /// Where the sled files live (`dir/v1`).
+    path: PathBuf,
+    db: RwLock<Option<sled::Db>>,
+    slots: Mutex<Vec<Arc<Slot>>>,
+    /// The buffered tails of every [`Log`], which flushes, snapshots and resets must see.
+    logs: Mutex<Vec<Arc<LogTail>>>,
+    health: Arc<Health>,
+    /// The next id a [`Log`] record gets (above every stored one).
+    log_seq: Arc<AtomicU64>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+fn open_sled(path: &Path, dir: &Path) -> StoreResult<sled::Db> {
+    let opened = quietly(|| {
+        sled::Config::new()
+            .path(path)
             .mode(sled::Mode::HighThroughput)
             // sled's default page cache is 1 GiB; a test double should stay small. Lookups
             // stay fast well past a million refresh tokens with this (benches/refresh_scale).
             .cache_capacity(CACHE_BYTES)
             .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked {
-                        path: dir.to_path_buf(),
-                    }
-                }
-                sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked {
-                    path: dir.to_path_buf(),
-                },
-                _ => StoreError::Sled(e),
-            })?;
-        Ok(Self {
-            db,
-            path,
-            logs: Arc::default(),
-        })
+    })
+    .map_err(|message| StoreError::Damaged {
+        path: dir.to_path_buf(),
+        message,
+    })?;
+    opened.map_err(|e| match &e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked {
+            path: dir.to_path_buf(),
+        },
+        sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked {
+            path: dir.to_path_buf(),
+        },
+        _ => StoreError::Sled(e),
+    })
+}
+
+impl Store {
+    /// Where the sled files live under a data dir. The on-disk layout is versioned so a
+    /// future format can live beside this one.
+    pub fn data_path(dir: &Path) -> PathBuf {
+        dir.join("v1")
+    }
+
+    /// Opens (or creates) the store under `dir`. A store sled cannot read (it panics on
+    /// damaged files) is [`StoreError::Damaged`], without a backtrace.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let path = Self::data_path(dir);
+        let db = open_sled(&path, dir)?;
+        Ok(Self::with_db(db, dir.to_path_buf(), path))
     }
 
     /// A throw-away in-memory store, for unit tests.
     pub fn temporary() -> StoreResult<Self> {
         let db = sled::Config::new().temporary(true).open()?;
-        Ok(Self {
-            db,
-            path: PathBuf::new(),
-            logs: Arc::default(),
-        })
+        Ok(Self::with_db(db, PathBuf::new(), PathBuf::new()))
     }
 
+    fn with_db(db: sled::Db, dir: PathBuf, path: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                dir,
+                path,
+                db: RwLock::new(Some(db)),
+                slots: Mutex::default(),
+                logs: Mutex::default(),
+                health: Arc::default(),
+                log_seq: Arc::default(),
+            }),
+        }
+    }
+
+    /// The sled directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
+    }
+
+    /// The data dir (empty for a temporary store).
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    fn db(&self) -> StoreResult<sled::Db> {
+        self.inner
+            .db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| self.inner.health.unavailable())
+    }
+
+    /// The slot of tree `name`, opened on first use.
+    fn slot(&self, name: &str) -> StoreResult<Arc<Slot>> {
+        let mut slots = lock(&self.inner.slots);
+        if let Some(slot) = slots.iter().find(|s| s.name == name) {
+            return Ok(slot.clone());
+        }
+        let tree = self.db()?.open_tree(name).map_err(|e| self.noted(e))?;
+        let slot = Arc::new(Slot {
+            name: name.to_string(),
+            tree: RwLock::new(Some(tree)),
+            health: self.inner.health.clone(),
+        });
+        slots.push(slot.clone());
+        Ok(slot)
+    }
+
+    fn noted(&self, e: sled::Error) -> StoreError {
+        let e = StoreError::Sled(e);
+        self.inner.health.note(&e);
+        e
     }
 
     pub fn table<T>(&self, name: &'static str) -> StoreResult<Table<T>> {
         Ok(Table {
-            tree: self.db.open_tree(name)?,
+            slot: self.slot(name)?,
             name,
             _marker: PhantomData,
         })
     }
 
     /// The append-only relation `name` (see [`Log`]); one buffer per name per store.
-    pub fn log<T>(&self, name: &'static str) -> StoreResult<Log<T>> {
-        let mut logs = lock(&self.logs);
+    pub fn log<T>(&self, name: &str) -> StoreResult<Log<T>> {
+        let mut logs = lock(&self.inner.logs);
         let tail = match logs.iter().find(|t| t.name == name) {
             Some(tail) => tail.clone(),
             None => {
-                let tail = Arc::new(LogTail {
-                    name,
-                    tree: self.db.open_tree(name)?,
-                    records: Mutex::default(),
-                });
+                let tail = Arc::new(LogTail::open(self.slot(name)?)?);
+                self.inner
+                    .log_seq
+                    .fetch_max(tail.max_id()? + 1, Ordering::AcqRel);
                 logs.push(tail.clone());
                 tail
             }
         };
         Ok(Log {
             tail,
-            db: self.db.clone(),
+            seq: self.inner.log_seq.clone(),
             _marker: PhantomData,
         })
     }
 
-    /// Writes the buffered records of every [`Log`] to sled (not yet durably).
+    /// Makes the next [`Log`] id greater than `id` (for records carried over with theirs).
+    pub fn log_ids_above(&self, id: u64) {
+        self.inner
+            .log_seq
+            .fetch_max(id.saturating_add(1), Ordering::AcqRel);
+    }
+
+    /// Names of the stored trees that start with `prefix`.
+    pub fn tree_names(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        Ok(self
+            .db()?
+            .tree_names()
+            .into_iter()
+            .map(|n| String::from_utf8_lossy(&n).into_owned())
+            .filter(|n| n.starts_with(prefix))
+            .collect())
+    }
+
+    /// Writes the buffered records of every [`Log`] to sled (not yet durably). Records
+    /// that cannot be written stay buffered for the next attempt.
     pub fn drain_logs(&self) -> StoreResult<()> {
-        let tails: Vec<Arc<LogTail>> = lock(&self.logs).clone();
+        let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
+        let mut first_error = None;
         for tail in tails {
-            tail.write_out(&mut lock(&tail.records))?;
+            if let Err(e) = tail.write_out(&mut lock(&tail.records)) {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Durably writes everything written so far. Called before acknowledging writes a
@@ -168,31 +323,41 @@ impl Store {
     }
 
     pub fn flush_blocking(&self) -> StoreResult<()> {
-        self.drain_logs()?;
-        self.db.flush()?;
-        Ok(())
-    }
-
-    /// A monotonic id that survives restarts (sled persists the counter).
-    pub fn next_id(&self) -> StoreResult<u64> {
-        Ok(self.db.generate_id()?)
+        let drained = self.drain_logs();
+        // Log segments written before this flush are durable once it succeeds; until then
+        // their tails keep a copy (a failed flush can lose what sled had accepted).
+        let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
+        let marks: Vec<usize> = tails.iter().map(|t| t.unflushed_len()).collect();
+        self.db()?.flush().map_err(|e| self.noted(e))?;
+        for (tail, mark) in tails.iter().zip(marks) {
+            tail.made_durable(mark);
+        }
+        drained
     }
 
     /// Empties every relation (used when re-loading fixtures).
     pub fn clear_all(&self) -> StoreResult<()> {
+        self.keeping_checkpoint(|| self.clear_trees())
+    }
+
+    fn clear_trees(&self) -> StoreResult<()> {
         // Buffered log records are dropped with their trees, under their locks, so none is
         // written after the clear.
-        let tails: Vec<Arc<LogTail>> = lock(&self.logs).clone();
+        let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
         let mut buffers: Vec<MutexGuard<'_, Buffered>> =
             tails.iter().map(|t| lock(&t.records)).collect();
-        for buffer in &mut buffers {
+        for (buffer, tail) in buffers.iter_mut().zip(&tails) {
             buffer.clear();
+            tail.forget_stored();
         }
-        for name in self.db.tree_names() {
+        let db = self.db()?;
+        for name in db.tree_names() {
             if name.as_ref() == b"__sled__default" {
                 continue;
             }
-            self.db.open_tree(&name)?.clear()?;
+            db.open_tree(&name)
+                .and_then(|t| t.clear())
+                .map_err(|e| self.noted(e))?;
         }
         Ok(())
     }
@@ -200,16 +365,18 @@ impl Store {
     /// Every relation's raw records, for snapshots.
     pub fn export_all(&self) -> StoreResult<Dump> {
         self.drain_logs()?;
+        let db = self.db()?;
         let mut out = Vec::new();
-        for name in self.db.tree_names() {
+        for name in db.tree_names() {
             if name.as_ref() == b"__sled__default" {
                 continue;
             }
-            let tree = self.db.open_tree(&name)?;
+            let tree = db.open_tree(&name).map_err(|e| self.noted(e))?;
             let records = tree
                 .iter()
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
-                .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.noted(e))?;
             out.push((String::from_utf8_lossy(&name).into_owned(), records));
         }
         Ok(out)
@@ -217,79 +384,50 @@ impl Store {
 
     /// Replaces every relation with `data` (a snapshot from [`Store::export_all`]).
     pub fn import_all(&self, data: &Dump) -> StoreResult<()> {
-        self.clear_all()?;
+        self.keeping_checkpoint(|| self.import_trees(data))?;
+        self.flush_blocking()
+    }
+
+    fn import_trees(&self, data: &Dump) -> StoreResult<()> {
+        self.clear_trees()?;
+        let db = self.db()?;
         for (name, records) in data {
-            let tree = self.db.open_tree(name.as_bytes())?;
+            let tree = db.open_tree(name.as_bytes()).map_err(|e| self.noted(e))?;
             let mut batch = sled::Batch::default();
             for (k, v) in records {
                 batch.insert(k.as_slice(), v.as_slice());
             }
-            tree.apply_batch(batch)?;
+            tree.apply_batch(batch).map_err(|e| self.noted(e))?;
         }
-        self.flush_blocking()
+        let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
+        for tail in tails {
+            tail.recount()?;
+            self.inner
+                .log_seq
+                .fetch_max(tail.max_id()? + 1, Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     pub fn meta_get(&self, key: &str) -> StoreResult<Option<String>> {
-        let tree = self.db.open_tree(trees::META)?;
-        Ok(tree
-            .get(key.as_bytes())?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        self.slot(trees::META)?.with(|t| {
+            Ok(t.get(key.as_bytes())?
+                .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        })
     }
 
     pub fn meta_put(&self, key: &str, value: &str) -> StoreResult<()> {
-        self.db
-            .open_tree(trees::META)?
-            .insert(key.as_bytes(), value.as_bytes())?;
-        Ok(())
-    }
-}
-
-impl Store {
-    /// Applies `ops` all-or-nothing, across relations and across a crash: preconditions
-    /// (`Table::expect`) are checked first, and if one fails nothing is written and the
-    /// result is `false`. Concurrent transactions are serialised by sled, so of two that
-    /// expect the same value only one succeeds.
-    pub fn transact(&self, ops: &[Op]) -> StoreResult<bool> {
-        use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-        let mut trees: Vec<sled::Tree> = Vec::new();
-        let mut slots = Vec::with_capacity(ops.len());
-        for op in ops {
-            let slot = match trees.iter().position(|t| t.name() == op.tree.name()) {
-                Some(i) => i,
-                None => {
-                    trees.push(op.tree.clone());
-                    trees.len() - 1
-                }
-            };
-            slots.push(slot);
-        }
-        let outcome = trees.as_slice().transaction(|txs| {
-            for (op, slot) in ops.iter().zip(&slots) {
-                if let (table::OpKind::Expect(want), Some(tx)) = (&op.kind, txs.get(*slot)) {
-                    if tx.get(op.key.as_slice())?.as_deref() != Some(want.as_slice()) {
-                        return Err(ConflictableTransactionError::Abort(()));
-                    }
-                }
-            }
-            for (op, slot) in ops.iter().zip(&slots) {
-                let Some(tx) = txs.get(*slot) else { continue };
-                match &op.kind {
-                    table::OpKind::Put(v) => {
-                        tx.insert(op.key.as_slice(), v.as_slice())?;
-                    }
-                    table::OpKind::Remove => {
-                        tx.remove(op.key.as_slice())?;
-                    }
-                    table::OpKind::Expect(_) => {}
-                }
-            }
+        self.slot(trees::META)?.with(|t| {
+            t.insert(key.as_bytes(), value.as_bytes())?;
             Ok(())
-        });
-        match outcome {
-            Ok(()) => Ok(true),
-            Err(TransactionError::Abort(())) => Ok(false),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-        }
+        })
+    }
+
+    pub fn meta_remove(&self, key: &str) -> StoreResult<()> {
+        self.slot(trees::META)?.with(|t| {
+            t.remove(key.as_bytes())?;
+            Ok(())
+        })
     }
 }
 

@@ -1,13 +1,14 @@
 //! One relation: a sled tree of JSON values, and the steps of a multi-relation change.
 
-use super::{StoreError, StoreResult};
+use super::{Slot, Store, StoreError, StoreResult};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// One step of an atomic change across relations (see [`Store::transact`]).
 pub struct Op {
-    pub(super) tree: sled::Tree,
+    pub(super) slot: Arc<Slot>,
     pub(super) key: Vec<u8>,
     pub(super) kind: OpKind,
 }
@@ -19,9 +20,15 @@ pub(super) enum OpKind {
     Expect(Vec<u8>),
 }
 
+/// A page of records in key order, and the key after which the next one starts.
+pub struct Page<T> {
+    pub records: Vec<(Vec<u8>, T)>,
+    pub next: Option<Vec<u8>>,
+}
+
 /// One relation: a sled tree whose values are JSON-encoded `T`.
 pub struct Table<T> {
-    pub(super) tree: sled::Tree,
+    pub(super) slot: Arc<Slot>,
     pub(super) name: &'static str,
     pub(super) _marker: PhantomData<fn() -> T>,
 }
@@ -29,7 +36,7 @@ pub struct Table<T> {
 impl<T> Clone for Table<T> {
     fn clone(&self) -> Self {
         Self {
-            tree: self.tree.clone(),
+            slot: self.slot.clone(),
             name: self.name,
             _marker: PhantomData,
         }
@@ -54,7 +61,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     /// A put, for [`Store::transact`].
     pub fn put_op(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<Op> {
         Ok(Op {
-            tree: self.tree.clone(),
+            slot: self.slot.clone(),
             key: key.as_ref().to_vec(),
             kind: OpKind::Put(self.encode(value)?),
         })
@@ -63,7 +70,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     /// A removal, for [`Store::transact`].
     pub fn remove_op(&self, key: impl AsRef<[u8]>) -> Op {
         Op {
-            tree: self.tree.clone(),
+            slot: self.slot.clone(),
             key: key.as_ref().to_vec(),
             kind: OpKind::Remove,
         }
@@ -72,37 +79,41 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     /// A precondition (the record is still exactly `value`), for [`Store::transact`].
     pub fn expect_op(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<Op> {
         Ok(Op {
-            tree: self.tree.clone(),
+            slot: self.slot.clone(),
             key: key.as_ref().to_vec(),
             kind: OpKind::Expect(self.encode(value)?),
         })
     }
 
     pub fn get(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<T>> {
-        self.tree
-            .get(key.as_ref())?
+        self.slot
+            .with(|t| Ok(t.get(key.as_ref())?))?
             .map(|v| self.decode(&v))
             .transpose()
     }
 
     pub fn put(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<()> {
         let bytes = self.encode(value)?;
-        self.tree.insert(key.as_ref(), bytes)?;
-        Ok(())
+        self.slot.with(|t| {
+            t.insert(key.as_ref(), bytes)?;
+            Ok(())
+        })
     }
 
     /// Inserts only if the key is absent; returns false when it already existed.
     pub fn insert_new(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<bool> {
         let bytes = self.encode(value)?;
-        Ok(self
-            .tree
-            .compare_and_swap(key.as_ref(), None as Option<&[u8]>, Some(bytes))?
-            .is_ok())
+        self.slot.with(|t| {
+            Ok(
+                t.compare_and_swap(key.as_ref(), None as Option<&[u8]>, Some(bytes))?
+                    .is_ok(),
+            )
+        })
     }
 
     pub fn remove(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<T>> {
-        self.tree
-            .remove(key.as_ref())?
+        self.slot
+            .with(|t| Ok(t.remove(key.as_ref())?))?
             .map(|v| self.decode(&v))
             .transpose()
     }
@@ -111,10 +122,12 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     /// several concurrent callers, exactly one gets `true`).
     pub fn remove_if_unchanged(&self, key: impl AsRef<[u8]>, expected: &T) -> StoreResult<bool> {
         let bytes = self.encode(expected)?;
-        Ok(self
-            .tree
-            .compare_and_swap(key.as_ref(), Some(bytes), None as Option<&[u8]>)?
-            .is_ok())
+        self.slot.with(|t| {
+            Ok(
+                t.compare_and_swap(key.as_ref(), Some(bytes), None as Option<&[u8]>)?
+                    .is_ok(),
+            )
+        })
     }
 
     /// Replaces the record only if it still holds exactly `expected`.
@@ -126,72 +139,155 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     ) -> StoreResult<bool> {
         let old = self.encode(expected)?;
         let new = self.encode(new)?;
-        Ok(self
-            .tree
-            .compare_and_swap(key.as_ref(), Some(old), Some(new))?
-            .is_ok())
+        self.slot.with(|t| {
+            Ok(t.compare_and_swap(key.as_ref(), Some(old), Some(new))?
+                .is_ok())
+        })
     }
 
     /// All records in key order.
     pub fn all(&self) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.tree
-            .iter()
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((k.to_vec(), self.decode(&v)?))
-            })
-            .collect()
+        self.slot.with(|t| {
+            t.iter()
+                .map(|r| {
+                    let (k, v) = r?;
+                    Ok((k.to_vec(), self.decode(&v)?))
+                })
+                .collect()
+        })
     }
 
     /// Records whose key starts with `prefix`, in key order (index scans).
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.tree
-            .scan_prefix(prefix.as_ref())
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((k.to_vec(), self.decode(&v)?))
-            })
-            .collect()
+        self.slot.with(|t| {
+            t.scan_prefix(prefix.as_ref())
+                .map(|r| {
+                    let (k, v) = r?;
+                    Ok((k.to_vec(), self.decode(&v)?))
+                })
+                .collect()
+        })
     }
 
     /// The first `limit` records in ascending key order (the oldest of an index by time).
     pub fn first(&self, limit: usize) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.tree
-            .iter()
-            .take(limit)
-            .map(|r| {
-                let (k, v) = r?;
-                Ok((k.to_vec(), self.decode(&v)?))
-            })
-            .collect()
+        self.slot.with(|t| {
+            t.iter()
+                .take(limit)
+                .map(|r| {
+                    let (k, v) = r?;
+                    Ok((k.to_vec(), self.decode(&v)?))
+                })
+                .collect()
+        })
     }
 
     /// Records newest-first (descending key order), keeping those `keep` accepts, at most `limit`.
     pub fn scan_rev(&self, limit: usize, mut keep: impl FnMut(&T) -> bool) -> StoreResult<Vec<T>> {
-        let mut out = Vec::new();
-        for r in self.tree.iter().rev() {
-            if out.len() >= limit {
-                break;
+        self.slot.with(|t| {
+            let mut out = Vec::new();
+            for r in t.iter().rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                let (_, v) = r?;
+                let value = self.decode(&v)?;
+                if keep(&value) {
+                    out.push(value);
+                }
             }
-            let (_, v) = r?;
-            let value = self.decode(&v)?;
-            if keep(&value) {
-                out.push(value);
-            }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
+    /// Up to `limit` records in key order after the key `after` (from the first without
+    /// it), and where the next page starts (`None` once this page reached the end).
+    pub fn page(&self, after: Option<&[u8]>, limit: usize) -> StoreResult<Page<T>> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.to_vec()));
+        self.slot.with(|t| {
+            let mut records = Vec::new();
+            for r in t.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
+                let (k, v) = r?;
+                if records.len() >= limit {
+                    let next = records.last().map(|(k, _): &(Vec<u8>, T)| k.clone());
+                    return Ok(Page { records, next });
+                }
+                records.push((k.to_vec(), self.decode(&v)?));
+            }
+            Ok(Page {
+                records,
+                next: None,
+            })
+        })
+    }
+
+    /// How many records the relation holds (a walk over its keys; an error ends it).
     pub fn len(&self) -> usize {
-        self.tree.len()
+        // sled's own `len` counts the errors of a failed store too, forever.
+        self.slot
+            .with(|t| Ok(t.iter().keys().take_while(Result::is_ok).count()))
+            .unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tree.is_empty()
+        self.slot.with(|t| Ok(t.first()?.is_none())).unwrap_or(true)
     }
 
     pub fn clear(&self) -> StoreResult<()> {
-        self.tree.clear()?;
-        Ok(())
+        self.slot.with(|t| {
+            t.clear()?;
+            Ok(())
+        })
+    }
+}
+
+impl Store {
+    /// Applies `ops` all-or-nothing, across relations and across a crash: preconditions
+    /// (`Table::expect`) are checked first, and if one fails nothing is written and the
+    /// result is `false`. Concurrent transactions are serialised by sled, so of two that
+    /// expect the same value only one succeeds.
+    pub fn transact(&self, ops: &[Op]) -> StoreResult<bool> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+        let mut trees: Vec<sled::Tree> = Vec::new();
+        let mut slots = Vec::with_capacity(ops.len());
+        for op in ops {
+            let tree = op.slot.tree()?;
+            let slot = match trees.iter().position(|t| t.name() == tree.name()) {
+                Some(i) => i,
+                None => {
+                    trees.push(tree);
+                    trees.len() - 1
+                }
+            };
+            slots.push(slot);
+        }
+        let outcome = trees.as_slice().transaction(|txs| {
+            for (op, slot) in ops.iter().zip(&slots) {
+                if let (OpKind::Expect(want), Some(tx)) = (&op.kind, txs.get(*slot)) {
+                    if tx.get(op.key.as_slice())?.as_deref() != Some(want.as_slice()) {
+                        return Err(ConflictableTransactionError::Abort(()));
+                    }
+                }
+            }
+            for (op, slot) in ops.iter().zip(&slots) {
+                let Some(tx) = txs.get(*slot) else { continue };
+                match &op.kind {
+                    OpKind::Put(v) => {
+                        tx.insert(op.key.as_slice(), v.as_slice())?;
+                    }
+                    OpKind::Remove => {
+                        tx.remove(op.key.as_slice())?;
+                    }
+                    OpKind::Expect(_) => {}
+                }
+            }
+            Ok(())
+        });
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(TransactionError::Abort(())) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(self.noted(e)),
+        }
     }
 }

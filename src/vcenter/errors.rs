@@ -1,6 +1,6 @@
 //! The one mapping from [`CoreError`] to the vCenter wire: [`classify`] is the exhaustive
 //! `match`; [`VcError`] renders its answer as an `/api` std error, an OAuth2 error body or a
-//! legacy `/rest` error, as the handler's return type says; [`rpc_error`] encodes it as a
+//! legacy `/rest` error, as the handler's return type says; `rpc_errors.rs` encodes it as a
 //! vAPI JSON-RPC error value.
 
 use crate::control::routes::{Route, TypedFault};
@@ -9,7 +9,6 @@ use crate::core::CoreError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
-use serde_json::{json, Value};
 use std::marker::PhantomData;
 
 /// Which family of errors the failing operation declares.
@@ -34,7 +33,7 @@ pub enum StdError {
     OperationNotFound,
     AlreadyExists,
     InternalServerError,
-    /// Only produced by fault injection.
+    /// The data dir refuses writes (and fault injection).
     ServiceUnavailable,
 }
 
@@ -67,7 +66,7 @@ impl StdError {
         }
     }
 
-    fn message_id(self) -> &'static str {
+    pub(super) fn message_id(self) -> &'static str {
         match self {
             Self::Unauthenticated => "com.vmware.vapi.endpoint.method.authentication.required",
             Self::Unauthorized => "com.vmware.vapi.endpoint.method.authorization.invalid",
@@ -77,7 +76,7 @@ impl StdError {
             Self::NotFound => "com.vmware.vapi.rest.operationsForUrlNotFound",
             Self::AlreadyExists => "com.vmware.vlsim.alreadyExists",
             Self::InternalServerError => "com.vmware.vlsim.internalError",
-            Self::ServiceUnavailable => "com.vmware.vlsim.injectedFault",
+            Self::ServiceUnavailable => "com.vmware.vlsim.serviceUnavailable",
         }
     }
 }
@@ -107,7 +106,7 @@ impl OAuthError {
     /// The code as an operation declaring only `invalid_request`, `invalid_grant` and
     /// `invalid_scope` (vAPI `Token.issue` and `TokenExchange.exchange`, whose SDK stubs
     /// cannot raise anything else) reports it.
-    fn declared(self) -> Self {
+    pub(super) fn declared(self) -> Self {
         match self {
             Self::InvalidTarget => Self::InvalidScope,
             Self::UnsupportedGrantType => Self::InvalidRequest,
@@ -155,13 +154,19 @@ pub fn classify(err: &CoreError, family: Family) -> Wire {
         CoreError::NotFound { .. } => Wire::Std(StdError::NotFound),
         CoreError::Conflict(_) if exchange => Wire::OAuth(OAuthError::InvalidGrant),
         CoreError::Conflict(_) => Wire::Std(StdError::AlreadyExists),
+        CoreError::Store(e) if e.is_unavailable() => Wire::Std(StdError::ServiceUnavailable),
         CoreError::Store(_) | CoreError::Internal(_) => Wire::Std(StdError::InternalServerError),
     }
 }
 
 /// What clients are told: internal failures are logged, not echoed.
-fn public_message(err: &CoreError) -> String {
+pub(super) fn public_message(err: &CoreError) -> String {
     match err {
+        CoreError::Store(e) if e.is_unavailable() => {
+            tracing::error!(error = %err, "vCenter request failed: the data dir refuses writes");
+            "The service cannot store data at the moment (its disk refuses writes); try again later."
+                .to_string()
+        }
         CoreError::Store(_) | CoreError::Internal(_) => {
             tracing::error!(error = %err, "vCenter request failed internally");
             "An internal error occurred.".to_string()
@@ -393,55 +398,6 @@ pub fn injected_fault(route: &Route, typed: &TypedFault<'_>) -> HttpResponse {
             messages: vec![message("vlsim.injected_fault", &typed.message)],
         },
     )
-}
-
-fn rpc_message(id: &str, text: &str) -> Value {
-    json!({"STRUCTURE": {"com.vmware.vapi.std.localizable_message": {
-        "id": id, "default_message": text, "args": [],
-        "params": {"OPTIONAL": null}, "localized": {"OPTIONAL": null},
-    }}})
-}
-
-/// A vAPI std error as a JSON-RPC error value.
-pub fn rpc_std(std: StdError, text: &str) -> Value {
-    let mut fields = json!({
-        "messages": [rpc_message(std.message_id(), text)],
-        "data": {"OPTIONAL": null},
-        "error_type": {"OPTIONAL": std.name().to_uppercase()},
-    });
-    if std == StdError::Unauthenticated {
-        if let Some(obj) = fields.as_object_mut() {
-            obj.insert("challenge".into(), json!({"OPTIONAL": null}));
-        }
-    }
-    json!({"ERROR": {format!("com.vmware.vapi.std.errors.{}", std.name()): fields}})
-}
-
-/// The JSON-RPC `result.error` value for a failed operation of `family`.
-pub fn rpc_error(err: &CoreError, family: Family) -> Value {
-    let text = public_message(err);
-    match (classify(err, family), family) {
-        (Wire::Std(std), _) => rpc_std(std, &text),
-        (Wire::OAuth(code), Family::TokenService) => {
-            let code = code.declared();
-            json!({"ERROR": {
-                format!("com.vmware.vcenter.tokenservice.{}", code.code()): {
-                    "messages": [rpc_message(&format!("com.vmware.vcenter.tokenservice.{}", code.code()), &text)],
-                    "data": {"OPTIONAL": null},
-                }
-            }})
-        }
-        (Wire::OAuth(code), _) => {
-            let code = code.declared();
-            json!({"ERROR": {
-                format!("com.vmware.oauth2.errors.{}", code.code()): {
-                    "error": code.code(),
-                    "error_description": {"OPTIONAL": oauth_description(&text)},
-                    "error_uri": {"OPTIONAL": null},
-                }
-            }})
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod jsonrpc;
 pub mod legacy;
 pub mod oidc;
+pub mod rpc_errors;
 pub mod session;
 pub mod token;
 

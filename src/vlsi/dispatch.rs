@@ -157,9 +157,13 @@ fn injected(injected: Injected<'_>) -> Refusal {
 async fn dispatch(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    session: Option<crate::core::sessions::Session>,
+    lookup: Result<Option<crate::core::sessions::Session>, crate::core::CoreError>,
     envelope: Envelope,
 ) -> Result<(&'static Operation, Reply), Refusal> {
+    let (session, lookup_failure) = match lookup {
+        Ok(session) => (session, None),
+        Err(e) => (None, Some(e)),
+    };
     let op_el = envelope.operation;
     let operation = find(&op_el.name).ok_or_else(|| {
         faults::invalid_request(&format!(
@@ -184,7 +188,11 @@ async fn dispatch(
         return Err(refusal);
     }
     let hook_session = session.clone();
-    let result = check_and_call(state, operation, op_el, session).await;
+    let result = match lookup_failure {
+        // The session could not be looked up (the store failed): say so, not SecurityError.
+        Some(e) if operation.needs_session => Err(SoapFault::from(e)),
+        _ => check_and_call(state, operation, op_el, session).await,
+    };
     if let (Err(fault), Some(hook)) = (&result, operation.on_fault) {
         hook(&state.core, hook_session.as_ref(), fault);
     }

@@ -14,7 +14,7 @@ pub mod wsdl;
 
 use crate::control::routes::{SurfaceDef, TypedFault};
 use crate::core::sessions::Session;
-use crate::core::Core;
+use crate::core::{Core, CoreError};
 use crate::route;
 use crate::soap::SoapFault;
 use crate::state::AppState;
@@ -126,24 +126,34 @@ impl Operation {
 }
 
 /// The live VLSI session named by any request cookie (clients replay whatever cookie name
-/// they were given, so `JSESSIONID` is tried first, then every other cookie).
-pub struct VlsiSession(pub Option<Session>);
+/// they were given, so `JSESSIONID` is tried first, then every other cookie), or, when no
+/// cookie names one and a lookup failed for another reason than "no such session" (the
+/// store could not be read), that failure: a call needing a session then answers with it
+/// (`UnexpectedFault`), not with `SecurityError`.
+pub struct VlsiSession(pub Result<Option<Session>, CoreError>);
 
 impl FromRequest for VlsiSession {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let session = req.app_data::<web::Data<AppState>>().and_then(|state| {
-            let cookies = req.cookies().ok()?;
-            let mut ordered: Vec<&Cookie<'static>> = cookies.iter().collect();
-            ordered.sort_by_key(|c| c.name() != SESSION_COOKIE);
-            ordered
-                .into_iter()
-                .filter(|c| c.value().len() <= 128)
-                .find_map(|c| state.core.horizon().session(c.value()).ok())
-        });
-        ready(Ok(Self(session)))
+        let Some(state) = req.app_data::<web::Data<AppState>>() else {
+            return ready(Ok(Self(Ok(None))));
+        };
+        let Ok(cookies) = req.cookies() else {
+            return ready(Ok(Self(Ok(None))));
+        };
+        let mut ordered: Vec<&Cookie<'static>> = cookies.iter().collect();
+        ordered.sort_by_key(|c| c.name() != SESSION_COOKIE);
+        let mut failure = None;
+        for cookie in ordered.into_iter().filter(|c| c.value().len() <= 128) {
+            match state.core.horizon().session(cookie.value()) {
+                Ok(session) => return ready(Ok(Self(Ok(Some(session))))),
+                Err(CoreError::NotAuthenticated(_)) => {}
+                Err(e) => failure = Some(e),
+            }
+        }
+        ready(Ok(Self(failure.map_or(Ok(None), Err))))
     }
 }
 

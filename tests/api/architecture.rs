@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("soap", 4),
     ("state", 5),
     ("tls", 5),
+    ("upkeep", 6),
     ("admin", 6),
     ("fusionauth", 6),
     ("healthcheck", 6),

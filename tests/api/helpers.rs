@@ -819,6 +819,37 @@ impl TestApp {
             .collect()
     }
 
+    /// `GET /_vlsim/health`: (status, body); 503 while the store is degraded.
+    pub async fn health(&self) -> (u16, Value) {
+        self.get_json("/_vlsim/health").await
+    }
+
+    /// How many sweeps have finished.
+    pub async fn sweeps(&self) -> u64 {
+        self.health().await.1["sweeper"]["runs"].as_u64().unwrap()
+    }
+
+    /// Waits (bounded) until a sweep after the `after`th has finished; its report.
+    pub async fn sweep_after(&self, after: u64) -> Value {
+        for _ in 0..400 {
+            let (_, health) = self.health().await;
+            if health["sweeper"]["runs"].as_u64().unwrap() > after {
+                return health["sweeper"]["last_run"].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no sweep ran after run {after}");
+    }
+
+    /// Moves the clock by `seconds` and waits for the sweep that the move sets off.
+    pub async fn advance_and_sweep(&self, seconds: i64) -> Value {
+        // The sweep at start-up first (it read the clock before the move).
+        self.sweep_after(0).await;
+        let runs = self.sweeps().await;
+        self.advance_clock(seconds).await;
+        self.sweep_after(runs).await
+    }
+
     async fn control(&self, path: &str) -> Value {
         let (status, body) = self.get_json(path).await;
         assert_eq!(status, 200, "{path}: {body}");

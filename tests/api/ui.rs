@@ -707,7 +707,7 @@ async fn sessions_page_ends_horizon_rest_logins_and_sso_sessions_like_their_logo
     assert_eq!(app.stored_events("REST_AUTH_LOGOUT_SUCCESS", 10).len(), 1);
 
     // The SSO session: revoking is what /oauth2/logout does, so authorize shows the form again.
-    let sso = &app.state().await["fusionauth"]["oauth"]["ssoSessions"];
+    let sso = &app.state().await["fusionauth"]["sso_sessions"];
     let sso_id = sso[0]["id"].as_str().unwrap().to_string();
     let revoked = post(
         &app,

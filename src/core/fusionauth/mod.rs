@@ -17,7 +17,7 @@ use crate::core::events::NewEvent;
 use crate::core::identity::hash_password;
 use crate::core::services::{Current, Services};
 use crate::spec::FusionAuthSpec;
-use crate::store::{trees, Store, StoreResult, Table};
+use crate::store::{trees, Page, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -262,6 +262,11 @@ impl<'a> FusionAuth<'a> {
 
     pub fn user_count(&self) -> usize {
         self.state.users.len()
+    }
+
+    /// A page of users in id order after the key `after`.
+    pub fn user_page(&self, after: Option<&[u8]>, limit: usize) -> CoreResult<Page<User>> {
+        Ok(self.state.users.page(after, limit)?)
     }
 
     pub fn refresh_token_count(&self) -> usize {

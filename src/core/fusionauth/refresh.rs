@@ -12,6 +12,7 @@ use super::{
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
 use crate::spec::fusionauth::{ExpirationPolicy, UsagePolicy};
+use crate::store::Page;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -400,6 +401,15 @@ impl FusionAuth<'_> {
             now_secs: now.div_euclid(1000),
             ttl,
         })
+    }
+
+    /// A page of refresh tokens in key order after the key `after` (state dump).
+    pub fn refresh_token_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<Page<RefreshToken>> {
+        Ok(self.state.refresh_tokens.page(after, limit)?)
     }
 
     /// `GET /api/jwt/refresh/{tokenId}`.

@@ -4,6 +4,7 @@
 use super::{in_scope, FusionAuth, RefreshToken, TenantScope, EVENT_REFRESH_REVOKE};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
+use crate::core::sweep::{self, Batch};
 use serde_json::json;
 
 /// Which tokens a DELETE revokes.
@@ -151,5 +152,23 @@ impl FusionAuth<'_> {
             details(&[("refreshTokenIds", json!(revoked))]),
         );
         Ok(revoked.len())
+    }
+
+    /// Removes expired refresh tokens (and their id and user indexes, as a revocation
+    /// does) among at most `limit` after the key `after` (sweeper). A token refreshed
+    /// meanwhile (SlidingWindow moves its expiry) is left alone.
+    pub fn sweep_refresh_tokens(
+        &self,
+        now: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<Batch> {
+        sweep::table(
+            &self.state.refresh_tokens,
+            after,
+            limit,
+            |r| r.expiration_instant <= now,
+            |r| self.drop_indexes(r),
+        )
     }
 }

@@ -15,7 +15,7 @@ use crate::core::events::NewEvent;
 use crate::core::identity::hash_password;
 use crate::core::services::{Current, Services};
 use crate::spec::HorizonSpec;
-use crate::store::{trees, Store, StoreResult, Table};
+use crate::store::{trees, Page, Store, StoreResult, Table};
 use crate::surface::Surface;
 use std::sync::Arc;
 
@@ -116,6 +116,11 @@ impl<'a> Horizon<'a> {
             .into_iter()
             .map(|(_, u)| u)
             .collect())
+    }
+
+    /// A page of administrators in key order after the key `after`.
+    pub fn user_page(&self, after: Option<&[u8]>, limit: usize) -> CoreResult<Page<HorizonUser>> {
+        Ok(self.state.users.page(after, limit)?)
     }
 
     pub fn user_count(&self) -> usize {

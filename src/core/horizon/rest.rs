@@ -362,6 +362,15 @@ impl Horizon<'_> {
         Ok(logins)
     }
 
+    /// A page of stored REST logins in key order (the admin state dump).
+    pub fn rest_login_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::store::Page<RestLogin>> {
+        Ok(self.state.rest_logins.page(after, limit)?)
+    }
+
     /// Ends the REST login with this id as `/rest/logout` would (the dashboard's revoke).
     pub async fn end_rest_login_by_id(&self, id: &str) -> CoreResult<()> {
         let login = self
@@ -421,6 +430,28 @@ impl Horizon<'_> {
             }
         }
         Ok(removed)
+    }
+
+    /// The background sweeper's pass over REST logins: of at most `limit` logins after the
+    /// key `after`, removes those expired at `now_ms`, with their expiry index entries.
+    pub fn sweep_rest_logins(
+        &self,
+        now_ms: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::core::sweep::Batch> {
+        crate::core::sweep::table(
+            &self.state.rest_logins,
+            after,
+            limit,
+            |l| l.expires_ms <= now_ms,
+            |l| {
+                self.state
+                    .rest_expiry
+                    .remove(expiry_key(l.expires_ms, &l.id))?;
+                Ok(())
+            },
+        )
     }
 
     /// How many REST logins are stored (expired ones not yet swept included).

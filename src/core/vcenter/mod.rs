@@ -13,7 +13,7 @@ use crate::core::events::NewEvent;
 use crate::core::identity::hash_password;
 use crate::core::services::{Current, Services};
 use crate::spec::VcenterSpec;
-use crate::store::{trees, Store, StoreResult, Table};
+use crate::store::{trees, Page, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -173,6 +173,11 @@ impl<'a> Vcenter<'a> {
 
     pub(super) fn user(&self, name: &str, domain: &str) -> CoreResult<Option<VcenterUser>> {
         Ok(self.state.users.get(VcenterUser::key(name, domain))?)
+    }
+
+    /// A page of SSO users in key order after the key `after`.
+    pub fn user_page(&self, after: Option<&[u8]>, limit: usize) -> CoreResult<Page<VcenterUser>> {
+        Ok(self.state.users.page(after, limit)?)
     }
 
     pub fn user_count(&self) -> usize {

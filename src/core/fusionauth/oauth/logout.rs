@@ -4,10 +4,10 @@
 
 use super::client::client_of;
 use super::{Client, ErrorCode, OAuthFailure, SsoSession};
+use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::details;
 use crate::core::fusionauth::{sha256_hex, FusionAuth};
 use crate::core::tokens::{self, Expectations};
-use crate::core::error::{CoreError, CoreResult};
 use serde_json::json;
 
 /// vlsim's event for an ended SSO session (FusionAuth has no webhook for it).

@@ -251,6 +251,21 @@ fn sweep<T: Expiring + Serialize + DeserializeOwned>(
     Ok(removed)
 }
 
+fn sweep_page<T: Expiring + Serialize + DeserializeOwned>(
+    table: &Table<T>,
+    now_ms: i64,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> CoreResult<crate::core::sweep::Batch> {
+    crate::core::sweep::table(
+        table,
+        after,
+        limit,
+        |r| r.expires_ms() <= now_ms,
+        |_| Ok(()),
+    )
+}
+
 /// Makes sure one more record fits under [`MAX_PENDING`].
 fn make_room<T: Expiring + Serialize + DeserializeOwned>(
     table: &Table<T>,
@@ -286,6 +301,35 @@ impl FusionAuth<'_> {
         Ok(removed)
     }
 
+    /// The background sweeper's passes: expired authorization codes, SSO sessions and
+    /// login forms, at most `limit` records after the key `after` each.
+    pub fn sweep_oauth_codes(
+        &self,
+        now_ms: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::core::sweep::Batch> {
+        sweep_page(&self.oauth().codes, now_ms, after, limit)
+    }
+
+    pub fn sweep_sso_sessions(
+        &self,
+        now_ms: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::core::sweep::Batch> {
+        sweep_page(&self.oauth().sso, now_ms, after, limit)
+    }
+
+    pub fn sweep_login_forms(
+        &self,
+        now_ms: i64,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::core::sweep::Batch> {
+        sweep_page(&self.oauth().logins, now_ms, after, limit)
+    }
+
     pub fn oauth_counts(&self) -> OAuthCounts {
         let t = self.oauth();
         OAuthCounts {
@@ -293,6 +337,15 @@ impl FusionAuth<'_> {
             sso_sessions: t.sso.len(),
             login_forms: t.logins.len(),
         }
+    }
+
+    /// A page of stored SSO sessions in key order (the admin state dump).
+    pub fn sso_session_page(
+        &self,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> CoreResult<crate::store::Page<SsoSession>> {
+        Ok(self.oauth().sso.page(after, limit)?)
     }
 
     /// Every stored SSO session (expired ones included).

@@ -214,9 +214,12 @@ impl Horizon<'_> {
     /// `filter` (already validated), newest first.
     fn matching(&self, filter: Option<&QueryFilter>) -> CoreResult<Vec<AuditEventSummary>> {
         let dns = self.settings().connection_server_name.clone();
-        let events = self.svc.events.scan(MAX_SCAN, |e| {
-            matches!(e.surface, Surface::Vlsi | Surface::HorizonRest)
-        })?;
+        // The Connection Server's own logs only: its SOAP and REST surfaces.
+        let events = self.svc.events.scan_surfaces(
+            Some(&[Surface::Vlsi, Surface::HorizonRest]),
+            MAX_SCAN,
+            |_| true,
+        )?;
         Ok(events
             .iter()
             .map(|e| AuditEventSummary::from_event(e, &dns))
@@ -321,6 +324,19 @@ impl Horizon<'_> {
             .cursors
             .lock()
             .retain(|_, c| c.session_id != session.id);
+    }
+
+    /// Frees the cursors of sessions that ended or expired (sweeper); how many went.
+    pub fn sweep_query_cursors(&self) -> usize {
+        let mut cursors = self.state.cursors.lock();
+        let before = cursors.len();
+        cursors.retain(|_, c| self.svc.sessions.is_live(&c.session_id));
+        before - cursors.len()
+    }
+
+    /// Open cursors of every session.
+    pub fn query_cursor_count(&self) -> usize {
+        self.state.cursors.lock().len()
     }
 
     /// Open cursors of a session (for tests and the state dump).

@@ -1,0 +1,192 @@
+//! How a [`Log`](super::Log) is stored: segments of records under keys that say their
+//! first id, count and last id, and the tail of records not yet written (or not yet
+//! durable), kept so that a reopened store gets them back.
+
+use super::{lock, Slot, StoreResult};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Records per stored segment of a [`Log`].
+pub(super) const LOG_SEGMENT: usize = 32;
+
+/// Segment keys: the first record's id, the record count and the last record's id (all
+/// big-endian, so keys sort by first id). Keys of 12 bytes (no last id) and of 8 bytes (a
+/// single record) were written by earlier versions and are still read.
+const SEGMENT_KEY_LEN: usize = 20;
+const OLD_SEGMENT_KEY_LEN: usize = 12;
+
+/// Records kept in memory at most per log while they cannot be written (a full disk); the
+/// oldest are given up beyond that, and counted.
+pub(super) const MAX_PENDING: usize = 20_000;
+
+/// Records not yet written: (id, JSON), in id order.
+pub(super) type Buffered = Vec<(u64, Vec<u8>)>;
+
+/// A segment written to sled but not yet known durable: (key, value, records).
+type Unflushed = (Vec<u8>, Vec<u8>, usize);
+
+pub(super) fn segment_key(first: u64, count: usize, last: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(SEGMENT_KEY_LEN);
+    key.extend_from_slice(&first.to_be_bytes());
+    key.extend_from_slice(&u32::try_from(count).unwrap_or(u32::MAX).to_be_bytes());
+    key.extend_from_slice(&last.to_be_bytes());
+    key
+}
+
+fn be_u64(bytes: Option<&[u8]>) -> Option<u64> {
+    let mut n = [0u8; 8];
+    n.copy_from_slice(bytes.filter(|b| b.len() == 8)?);
+    Some(u64::from_be_bytes(n))
+}
+
+/// How many records a stored key holds.
+pub(super) fn key_count(key: &[u8]) -> usize {
+    match key.get(8..OLD_SEGMENT_KEY_LEN) {
+        Some(count) => {
+            let mut n = [0u8; 4];
+            n.copy_from_slice(count);
+            u32::from_be_bytes(n) as usize
+        }
+        None => 1,
+    }
+}
+
+/// The highest id a stored key holds (a lower bound for the old 12-byte keys).
+fn key_last_id(key: &[u8]) -> u64 {
+    let first = be_u64(key.get(..8)).unwrap_or(0);
+    match key.len() {
+        SEGMENT_KEY_LEN => be_u64(key.get(OLD_SEGMENT_KEY_LEN..)).unwrap_or(first),
+        OLD_SEGMENT_KEY_LEN => first + key_count(key).saturating_sub(1) as u64,
+        _ => first,
+    }
+}
+
+/// The buffered tail of a [`Log`], and what it has written but sled has not yet made
+/// durable (written again should the store have to be reopened).
+pub(super) struct LogTail {
+    pub(super) name: String,
+    pub(super) slot: Arc<Slot>,
+    pub(super) records: Mutex<Buffered>,
+    pub(super) unflushed: Mutex<VecDeque<Unflushed>>,
+    /// Records in the tree.
+    pub(super) stored: AtomicUsize,
+    /// Records given up because they could not be written in time.
+    pub(super) lost: AtomicU64,
+    /// Held while trimming: two trims cutting the same segment would both write its rest.
+    pub(super) trimming: Mutex<()>,
+}
+
+impl LogTail {
+    pub(super) fn open(slot: Arc<Slot>) -> StoreResult<Self> {
+        let tail = Self {
+            name: slot.name.clone(),
+            slot,
+            records: Mutex::default(),
+            unflushed: Mutex::default(),
+            stored: AtomicUsize::new(0),
+            lost: AtomicU64::new(0),
+            trimming: Mutex::new(()),
+        };
+        tail.recount()?;
+        Ok(tail)
+    }
+
+    /// Counts the records in the tree again (after a reopen or an import).
+    pub(super) fn recount(&self) -> StoreResult<()> {
+        let stored = self.slot.with(|t| {
+            let mut n = 0;
+            for key in t.iter().keys() {
+                n += key_count(&key?);
+            }
+            Ok(n)
+        })?;
+        self.stored.store(stored, Ordering::Release);
+        Ok(())
+    }
+
+    /// The highest id stored or buffered (0 when empty).
+    pub(super) fn max_id(&self) -> StoreResult<u64> {
+        let stored = self
+            .slot
+            .with(|t| Ok(t.last()?.map(|(k, _)| key_last_id(&k))))?
+            .unwrap_or(0);
+        let buffered = lock(&self.records).last().map_or(0, |(id, _)| *id);
+        Ok(stored.max(buffered))
+    }
+
+    /// Writes `records` as one segment and empties the buffer (kept on error, for the
+    /// next attempt).
+    pub(super) fn write_out(&self, records: &mut Buffered) -> StoreResult<()> {
+        let (Some(&(first_id, _)), Some(&(last_id, _))) = (records.first(), records.last()) else {
+            return Ok(());
+        };
+        let key = segment_key(first_id, records.len(), last_id);
+        let size = records.iter().map(|(_, r)| r.len() + 1).sum::<usize>() + 1;
+        let mut value = Vec::with_capacity(size);
+        value.push(b'[');
+        for (i, (_, record)) in records.iter().enumerate() {
+            if i > 0 {
+                value.push(b',');
+            }
+            value.extend_from_slice(record);
+        }
+        value.push(b']');
+        self.slot.with(|t| {
+            t.insert(key.as_slice(), value.as_slice())?;
+            Ok(())
+        })?;
+        let count = records.len();
+        self.stored.fetch_add(count, Ordering::AcqRel);
+        let mut unflushed = lock(&self.unflushed);
+        unflushed.push_back((key, value, count));
+        // Bounded too: the oldest are given up (they are in sled's memory, and survive
+        // unless the store has to be reopened).
+        let mut pending: usize = unflushed.iter().map(|(_, _, n)| n).sum();
+        while pending > MAX_PENDING {
+            let Some((_, _, n)) = unflushed.pop_front() else {
+                break;
+            };
+            pending -= n;
+        }
+        records.clear();
+        Ok(())
+    }
+
+    pub(super) fn unflushed_len(&self) -> usize {
+        lock(&self.unflushed).len()
+    }
+
+    /// The first `count` unflushed segments are durable now.
+    pub(super) fn made_durable(&self, count: usize) {
+        let mut unflushed = lock(&self.unflushed);
+        let n = count.min(unflushed.len());
+        unflushed.drain(..n);
+    }
+
+    /// Writes the segments that were not yet durable again (into a reopened store).
+    pub(super) fn rewrite_unflushed(&self) -> StoreResult<()> {
+        let segments: Vec<Unflushed> = lock(&self.unflushed).iter().cloned().collect();
+        self.slot.with(|t| {
+            for (key, value, _) in &segments {
+                t.insert(key.as_slice(), value.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The tree was emptied (reset).
+    pub(super) fn forget_stored(&self) {
+        self.stored.store(0, Ordering::Release);
+        lock(&self.unflushed).clear();
+    }
+
+    pub(super) fn pending(&self) -> usize {
+        let unflushed: usize = lock(&self.unflushed).iter().map(|(_, _, n)| n).sum();
+        lock(&self.records).len() + unflushed
+    }
+
+    pub(super) fn lost(&self) -> u64 {
+        self.lost.load(Ordering::Acquire)
+    }
+}
