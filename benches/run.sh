@@ -43,7 +43,10 @@ echo "rsa2048 sign/s=$RSA_SIGN verify/s=$RSA_VERIFY  ecdsa-p256 sign/s=$EC_SIGN 
 start() {
   local workers=$1 pin=$2 journal=${3:-0}
   local dir="$WORK/data-$workers-$RANDOM"
-  local cmd=("$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --workers "$workers" --journal-size "$journal")
+  # Failures keep a budget as large as successes here, so the audit-events row can fill its
+  # 100,000-event log with cheap failed logins (no other row comes near either budget).
+  local cmd=("$BIN" serve --listen 127.0.0.1:0 --data-dir "$dir" --workers "$workers" --journal-size "$journal"
+    --event-retention-failures 100000)
   if [ -n "$pin" ]; then cmd=(taskset -c "$pin" "${cmd[@]}"); fi
   VLSIM_LOG=warn "${cmd[@]}" > "$WORK/url" 2> "$WORK/server.log" &
   PID=$!

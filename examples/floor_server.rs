@@ -1,8 +1,15 @@
-//! The floor for vlsim's token paths on this machine: an actix-web server that does nothing
-//! but the crypto, with vlsim's own key code. `POST /sign` returns an RS256 token with fresh
-//! `iat`/`jti` claims; `GET /verify` checks the Bearer token and returns its claims. No
-//! SOAP, no sessions, no events, no store. `benches/floor.sh` drives it with the same wrk
-//! setup as `benches/run.sh`, so the gap between the two is what vlsim itself adds.
+//! The floor for vlsim's hot paths on this machine: an actix-web server that does nothing
+//! but the crypto and the shape of each answer, with vlsim's own key code. No SOAP parsing,
+//! no sessions, no events, no store. `benches/floor.sh` drives it with the same wrk setup
+//! as `benches/run.sh`, so the gap between the two is what vlsim itself adds.
+//!
+//! - `POST /sign` (`/sign?alg=ES256`): a token with fresh `iat`/`jti` claims, in a SOAP
+//!   envelope of Generate's shape (the floor of `JwtToken_Generate`, RS256 or ES256).
+//! - `POST /keys`: the PEM public keys in a SOAP envelope (the floor of GetPublicKeys).
+//! - `GET /verify`: checks the Bearer token and returns its claims as JSON (the floor of
+//!   `/api/jwt/validate` and of a Horizon REST Bearer check).
+//! - `POST /token`: an RS256 access token in an OAuth2 token response (the floor of
+//!   `/oauth2/token`'s refresh grant, less the refresh-token lookup).
 //!
 //!   cargo run --release --example floor_server -- WORKERS
 
@@ -13,22 +20,66 @@ use vlsim::core::keys::{KeyOps, SigningKey};
 
 struct Floor {
     key: SigningKey,
+    ec_key: SigningKey,
+    /// The public keys as GetPublicKeys lists them.
+    public_pems: Vec<String>,
     clock: vlsim::clock::SharedClock,
     issued: AtomicU64,
 }
 
-async fn sign(floor: web::Data<Arc<Floor>>) -> HttpResponse {
+fn claims(floor: &Floor) -> String {
+    let iat = floor.clock.now_secs();
+    let jti = floor.issued.fetch_add(1, Ordering::Relaxed);
+    format!(
+        r#"{{"iss":"floor","sub":"VLSIM\\administrator","iat":{iat},"exp":{},"jti":"{jti}"}}"#,
+        iat + 1800
+    )
+}
+
+fn soap(body: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/xml; charset=utf-8")
+        .body(format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+        ))
+}
+
+async fn sign(floor: web::Data<Arc<Floor>>, req: HttpRequest) -> HttpResponse {
+    let key = if req.query_string() == "alg=ES256" {
+        &floor.ec_key
+    } else {
+        &floor.key
+    };
+    let KeyOps::Asymmetric(key) = &key.ops else {
+        return HttpResponse::InternalServerError().finish();
+    };
+    match key.sign_jws(claims(&floor).as_bytes()) {
+        Ok(token) => soap(&format!(
+            r#"<JwtToken_GenerateResponse xmlns="urn:vdi"><returnval><token>{token}</token><expiryTime>1800</expiryTime></returnval></JwtToken_GenerateResponse>"#
+        )),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+async fn public_keys(floor: web::Data<Arc<Floor>>) -> HttpResponse {
+    let mut body = String::from(r#"<JwtToken_GetPublicKeysResponse xmlns="urn:vdi"><returnval>"#);
+    for pem in &floor.public_pems {
+        body.push_str("<keys>");
+        body.push_str(pem);
+        body.push_str("</keys>");
+    }
+    body.push_str("</returnval></JwtToken_GetPublicKeysResponse>");
+    soap(&body)
+}
+
+async fn token(floor: web::Data<Arc<Floor>>) -> HttpResponse {
     let KeyOps::Asymmetric(key) = &floor.key.ops else {
         return HttpResponse::InternalServerError().finish();
     };
-    let iat = floor.clock.now_secs();
-    let jti = floor.issued.fetch_add(1, Ordering::Relaxed);
-    let claims = format!(
-        r#"{{"iss":"floor","sub":"VLSIM\\administrator","iat":{iat},"exp":{},"jti":"{jti}"}}"#,
-        iat + 1800
-    );
-    match key.sign_jws(claims.as_bytes()) {
-        Ok(token) => HttpResponse::Ok().body(token),
+    match key.sign_jws(claims(&floor).as_bytes()) {
+        Ok(token) => HttpResponse::Ok().json(serde_json::json!({
+            "access_token": token, "token_type": "Bearer", "expires_in": 1800,
+        })),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
@@ -66,8 +117,18 @@ async fn main() -> std::io::Result<()> {
         .iter()
         .find(|k| k.id == world.horizon.signing_key)
         .expect("the Horizon signing key");
+    let ec = keys
+        .iter()
+        .find(|k| k.algorithm == "ES256")
+        .expect("the EC fixture key");
+    let ring: Vec<SigningKey> = keys
+        .iter()
+        .map(|k| SigningKey::from_material(k).expect("fixture key"))
+        .collect();
     let floor = Arc::new(Floor {
         key: SigningKey::from_material(material).expect("fixture key"),
+        ec_key: SigningKey::from_material(ec).expect("fixture key"),
+        public_pems: ring.iter().filter_map(|k| k.public_pem.clone()).collect(),
         clock: vlsim::clock::Clock::new(),
         issued: AtomicU64::new(0),
     });
@@ -75,7 +136,9 @@ async fn main() -> std::io::Result<()> {
         App::new()
             .app_data(web::Data::new(floor.clone()))
             .route("/sign", web::post().to(sign))
+            .route("/keys", web::post().to(public_keys))
             .route("/verify", web::get().to(verify))
+            .route("/token", web::post().to(token))
     })
     .workers(workers)
     .disable_signals()
