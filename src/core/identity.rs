@@ -38,6 +38,34 @@ pub fn hash_password(password: &str) -> String {
     )
 }
 
+/// [`hash_password`] for a fixture user's password, made once per process and reused:
+/// every start on a fresh data dir and every reset loads the fixtures again, and would
+/// otherwise pay a PBKDF2 per fixture user. Still salted (per process). Bounded: the memo
+/// is emptied when it holds [`FIXTURE_HASH_MEMO`] passwords.
+pub fn hash_fixture_password(password: &str) -> String {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static MEMO: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Mutex::default);
+    if let Some(hash) = memo
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(password)
+    {
+        return hash.clone();
+    }
+    let hash = hash_password(password);
+    let mut memo = memo.lock().unwrap_or_else(PoisonError::into_inner);
+    if memo.len() >= FIXTURE_HASH_MEMO {
+        memo.clear();
+    }
+    memo.insert(password.to_owned(), hash.clone());
+    hash
+}
+
+/// How many fixture passwords [`hash_fixture_password`] remembers.
+const FIXTURE_HASH_MEMO: usize = 1024;
+
 /// Constant-time check of `password` against a hash made by [`hash_password`].
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let mut parts = stored.split('$');

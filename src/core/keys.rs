@@ -356,13 +356,19 @@ impl Keys {
         Ok(self.materials.get(id)?)
     }
 
-    /// Re-parses the stored material into the ring.
+    /// Re-parses the stored material into the ring. A key whose material is unchanged
+    /// keeps its parsed form: parsing and checking an RSA key costs about a millisecond,
+    /// and a reset to the same fixtures would pay it for every key.
     pub fn reload(&self) -> CoreResult<()> {
+        let current = self.ring();
         let mut keys = Vec::new();
         for material in self.materials()? {
-            keys.push(SigningKey::from_material(&material)?);
+            match current.keys.iter().find(|k| k.material == material) {
+                Some(parsed) => keys.push(parsed.clone()),
+                None => keys.push(Arc::new(SigningKey::from_material(&material)?)),
+            }
         }
-        let ring = Arc::new(KeyRing::new(keys));
+        let ring = Arc::new(KeyRing { keys });
         if let Ok(mut guard) = self.ring.write() {
             *guard = ring;
         }

@@ -14,7 +14,7 @@ mod users;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::NewEvent;
-use crate::core::identity::hash_password;
+use crate::core::identity::hash_fixture_password;
 use crate::core::services::{Current, Services};
 use crate::spec::FusionAuthSpec;
 use crate::store::{trees, Page, Store, StoreResult, Table};
@@ -237,7 +237,7 @@ impl<'a> FusionAuth<'a> {
                 tenant_id: u.tenant.clone(),
                 email: u.email.clone(),
                 username: u.username.clone(),
-                password_hash: u.password.as_deref().map(hash_password),
+                password_hash: u.password.as_deref().map(hash_fixture_password),
                 first_name: u.first_name.clone(),
                 last_name: u.last_name.clone(),
                 active: true,

@@ -12,7 +12,7 @@ mod users;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::NewEvent;
-use crate::core::identity::hash_password;
+use crate::core::identity::hash_fixture_password;
 use crate::core::services::{Current, Services};
 use crate::spec::HorizonSpec;
 use crate::store::{trees, Page, Store, StoreResult, Table};
@@ -87,7 +87,7 @@ impl<'a> Horizon<'a> {
             let domain = user.domain.clone().unwrap_or_else(|| spec.domain.clone());
             let record = HorizonUser {
                 name: user.name.clone(),
-                password_hash: hash_password(&user.password),
+                password_hash: hash_fixture_password(&user.password),
                 privileges: user.privileges.clone(),
                 domain,
             };

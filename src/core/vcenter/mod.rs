@@ -10,7 +10,7 @@ mod subject;
 
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::NewEvent;
-use crate::core::identity::hash_password;
+use crate::core::identity::hash_fixture_password;
 use crate::core::services::{Current, Services};
 use crate::spec::VcenterSpec;
 use crate::store::{trees, Page, Store, StoreResult, Table};
@@ -130,7 +130,7 @@ impl<'a> Vcenter<'a> {
             let record = VcenterUser {
                 name: user.name.clone(),
                 domain: spec.domain.clone(),
-                password_hash: hash_password(&user.password),
+                password_hash: hash_fixture_password(&user.password),
                 groups: user.groups.clone(),
             };
             self.state
