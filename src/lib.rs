@@ -292,6 +292,7 @@ impl Application {
         let state = self.state.clone();
         let finished = tokio::task::spawn_blocking(move || {
             let store = state.core.store();
+            store.close();
             // The disk may take writes again by now.
             store.try_recover();
             state.core.checkpoint(true).map_err(|e| {

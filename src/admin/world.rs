@@ -35,7 +35,7 @@ pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> AdminResult 
     if let Some(name) = &request.snapshot {
         return snapshots::restore_named(&state, name).await;
     }
-    reset_to_fixtures(&state)?;
+    reset_to_fixtures(&state).await?;
     Ok(HttpResponse::Ok().json(Done {
         status: "reset",
         fixtures: Some(&state.source.origin),
@@ -43,9 +43,14 @@ pub async fn reset(state: web::Data<AppState>, body: web::Bytes) -> AdminResult 
     }))
 }
 
-/// Back to the fixtures; the journal is emptied.
-pub fn reset_to_fixtures(state: &AppState) -> Result<(), AdminError> {
-    state.core.reset(&state.source)?;
+/// Back to the fixtures; the journal is emptied. The store work (clearing every relation,
+/// loading the fixtures, the flush) runs on the blocking pool, not on the HTTP worker whose
+/// other connections would wait for it.
+pub async fn reset_to_fixtures(state: &web::Data<AppState>) -> Result<(), AdminError> {
+    let worker_state = state.clone();
+    web::block(move || worker_state.core.reset(&worker_state.source))
+        .await
+        .map_err(AdminError::internal)??;
     state.control.journal.clear();
     tracing::info!(fixtures = %state.source.origin, "reset to the fixtures");
     Ok(())

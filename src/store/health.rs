@@ -131,7 +131,7 @@ impl Store {
                 .note_reason(format!("reopening the store: {e}"));
         })?;
         for slot in &slots {
-            let tree = fresh.open_tree(&slot.name)?;
+            let tree = fresh.open_tree(super::tree_on_side(&slot.name, self.side()))?;
             *slot
                 .tree
                 .write()

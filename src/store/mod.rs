@@ -9,10 +9,13 @@
 //! (and why) until then. `health.rs` holds that state; `manifest.rs` the record of what a
 //! data dir held, to notice lost data at the next start.
 
+//! Every relation has two sled trees, one per side: see `sides.rs`.
+
 mod health;
 mod log;
 mod manifest;
 mod segments;
+mod sides;
 mod table;
 
 pub use health::quietly;
@@ -21,10 +24,11 @@ pub use manifest::{Manifest, MANIFEST_FILE};
 pub use table::{Op, Page, Table};
 
 use health::Health;
-use segments::{Buffered, LogTail};
+use segments::LogTail;
+use sides::{relation_on_side, tree_on_side, SIDE_KEY};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// The relations vlsim keeps. Adding one is a constant here and a `Table` where it is used.
@@ -140,6 +144,14 @@ struct Inner {
     health: Arc<Health>,
     /// The next id a [`Log`] record gets (above every stored one).
     log_seq: Arc<AtomicU64>,
+    /// The side whose trees the slots hold (see the module's comment).
+    side: AtomicU8,
+    /// The side recorded in sled's default tree (written at the next flush if it differs).
+    recorded_side: AtomicU8,
+    /// Held while the sides are switched or the idle side is emptied.
+    switching: Mutex<()>,
+    /// Set by [`Store::close`]: background work stops.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -194,6 +206,10 @@ impl Store {
     }
 
     fn with_db(db: sled::Db, dir: PathBuf, path: PathBuf) -> Self {
+        let side = match db.get(SIDE_KEY) {
+            Ok(Some(v)) if v.as_ref() == [1] => 1,
+            _ => 0,
+        };
         Self {
             inner: Arc::new(Inner {
                 dir,
@@ -203,8 +219,23 @@ impl Store {
                 logs: Mutex::default(),
                 health: Arc::default(),
                 log_seq: Arc::default(),
+                side: AtomicU8::new(side),
+                recorded_side: AtomicU8::new(side),
+                switching: Mutex::default(),
+                closed: Default::default(),
             }),
         }
+    }
+
+    /// Stops background work (waiting for what is under way), before the process exits or
+    /// the data dir is opened again. The store still answers.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        drop(lock(&self.inner.switching));
+    }
+
+    fn side(&self) -> u8 {
+        self.inner.side.load(Ordering::Acquire)
     }
 
     /// The sled directory.
@@ -232,7 +263,10 @@ impl Store {
         if let Some(slot) = slots.iter().find(|s| s.name == name) {
             return Ok(slot.clone());
         }
-        let tree = self.db()?.open_tree(name).map_err(|e| self.noted(e))?;
+        let tree = self
+            .db()?
+            .open_tree(tree_on_side(name, self.side()))
+            .map_err(|e| self.noted(e))?;
         let slot = Arc::new(Slot {
             name: name.to_string(),
             tree: RwLock::new(Some(tree)),
@@ -284,13 +318,14 @@ impl Store {
             .fetch_max(id.saturating_add(1), Ordering::AcqRel);
     }
 
-    /// Names of the stored trees that start with `prefix`.
+    /// Names of the stored relations that start with `prefix`.
     pub fn tree_names(&self, prefix: &str) -> StoreResult<Vec<String>> {
+        let side = self.side();
         Ok(self
             .db()?
             .tree_names()
-            .into_iter()
-            .map(|n| String::from_utf8_lossy(&n).into_owned())
+            .iter()
+            .filter_map(|n| relation_on_side(n, side))
             .filter(|n| n.starts_with(prefix))
             .collect())
     }
@@ -328,7 +363,15 @@ impl Store {
         // their tails keep a copy (a failed flush can lose what sled had accepted).
         let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
         let marks: Vec<usize> = tails.iter().map(|t| t.unflushed_len()).collect();
-        self.db()?.flush().map_err(|e| self.noted(e))?;
+        let db = self.db()?;
+        // After everything the side was given, so a crash before this flush returns to the
+        // side recorded before.
+        let side = self.side();
+        if self.inner.recorded_side.load(Ordering::Acquire) != side {
+            db.insert(SIDE_KEY, &[side]).map_err(|e| self.noted(e))?;
+        }
+        db.flush().map_err(|e| self.noted(e))?;
+        self.inner.recorded_side.store(side, Ordering::Release);
         for (tail, mark) in tails.iter().zip(marks) {
             tail.made_durable(mark);
         }
@@ -340,44 +383,23 @@ impl Store {
         self.keeping_checkpoint(|| self.clear_trees())
     }
 
-    fn clear_trees(&self) -> StoreResult<()> {
-        // Buffered log records are dropped with their trees, under their locks, so none is
-        // written after the clear.
-        let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
-        let mut buffers: Vec<MutexGuard<'_, Buffered>> =
-            tails.iter().map(|t| lock(&t.records)).collect();
-        for (buffer, tail) in buffers.iter_mut().zip(&tails) {
-            buffer.clear();
-            tail.forget_stored();
-        }
-        let db = self.db()?;
-        for name in db.tree_names() {
-            if name.as_ref() == b"__sled__default" {
-                continue;
-            }
-            db.open_tree(&name)
-                .and_then(|t| t.clear())
-                .map_err(|e| self.noted(e))?;
-        }
-        Ok(())
-    }
-
     /// Every relation's raw records, for snapshots.
     pub fn export_all(&self) -> StoreResult<Dump> {
         self.drain_logs()?;
         let db = self.db()?;
+        let side = self.side();
         let mut out = Vec::new();
         for name in db.tree_names() {
-            if name.as_ref() == b"__sled__default" {
+            let Some(relation) = relation_on_side(&name, side) else {
                 continue;
-            }
+            };
             let tree = db.open_tree(&name).map_err(|e| self.noted(e))?;
             let records = tree
                 .iter()
                 .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| self.noted(e))?;
-            out.push((String::from_utf8_lossy(&name).into_owned(), records));
+            out.push((relation, records));
         }
         Ok(out)
     }
@@ -391,8 +413,11 @@ impl Store {
     fn import_trees(&self, data: &Dump) -> StoreResult<()> {
         self.clear_trees()?;
         let db = self.db()?;
+        let side = self.side();
         for (name, records) in data {
-            let tree = db.open_tree(name.as_bytes()).map_err(|e| self.noted(e))?;
+            let tree = db
+                .open_tree(tree_on_side(name, side))
+                .map_err(|e| self.noted(e))?;
             let mut batch = sled::Batch::default();
             for (k, v) in records {
                 batch.insert(k.as_slice(), v.as_slice());

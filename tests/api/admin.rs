@@ -71,6 +71,56 @@ async fn reset_restores_fixtures_and_invalidates_sessions() {
     assert_eq!(status, 400);
 }
 
+/// A reset switches the store to its other, empty side of trees (see `store/sides.rs`):
+/// what was stored before must stay gone across resets, snapshots and restarts.
+#[actix_web::test]
+async fn resets_leave_nothing_behind_across_snapshots_and_restarts() {
+    let app = TestApp::start().await;
+    let before: Vec<String> = futures_util::future::join_all(
+        (0..20).map(|_| app.fusionauth_login("admin@vlsim.test", fa::APP)),
+    )
+    .await
+    .iter()
+    .map(|b| b["refreshToken"].as_str().unwrap().to_string())
+    .collect();
+    let (status, _) = app
+        .send_json(Method::POST, "/_vlsim/snapshot/twenty", json!(null))
+        .await;
+    assert_eq!(status, 201);
+    app.reset().await;
+    let kept = app.fusionauth_login("admin@vlsim.test", fa::APP).await["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let app = app.restart().await;
+    assert_eq!(app.state().await["counts"]["fusionauth_refresh_tokens"], 1);
+    assert_eq!(
+        app.fusionauth_refresh(&before[0]).await.status,
+        400,
+        "gone for good"
+    );
+    assert_eq!(
+        app.fusionauth_refresh(&kept).await.status,
+        200,
+        "written after the reset"
+    );
+    // Back to the first side of trees: what it held before the first reset is gone too.
+    app.reset().await;
+    assert_eq!(app.state().await["counts"]["fusionauth_refresh_tokens"], 0);
+    for token in [&before[0], &kept] {
+        assert_eq!(app.fusionauth_refresh(token).await.status, 400);
+    }
+    // A snapshot taken before the resets restores whole onto whichever side is in use.
+    let (status, _) = app
+        .send_json(Method::POST, "/_vlsim/reset", json!({"snapshot": "twenty"}))
+        .await;
+    assert_eq!(status, 200);
+    let app = app.restart().await;
+    assert_eq!(app.state().await["counts"]["fusionauth_refresh_tokens"], 20);
+    assert_eq!(app.fusionauth_refresh(&before[19]).await.status, 200);
+    assert_eq!(app.fusionauth_refresh(&kept).await.status, 400);
+}
+
 #[actix_web::test]
 async fn snapshots_round_trip() {
     let app = TestApp::start().await;

@@ -434,6 +434,6 @@ pub async fn snapshot_delete(
 }
 
 pub async fn reset(state: web::Data<AppState>, _form: FormData) -> UiResult {
-    world::reset_to_fixtures(&state)?;
+    world::reset_to_fixtures(&state).await?;
     Ok(see_other(CONTROLS, "reset"))
 }
