@@ -21,10 +21,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
-BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
-FLOOR=${FLOOR_BIN:-$PWD/target/release/examples/floor_server}
+BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
+FLOOR=${FLOOR_BIN:-$PWD/target/perf/examples/floor_server}
 if [ -z "${VLSIM_BIN:-}" ] || [ -z "${FLOOR_BIN:-}" ]; then
-  cargo build --release --locked --bin vlsim --example floor_server
+  cargo build --profile perf --locked --bin vlsim --example floor_server
 fi
 CORES=$(nproc)
 WORK=$(mktemp -d)

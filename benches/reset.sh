@@ -5,7 +5,7 @@
 #
 #   benches/reset.sh [--runs N] [--tokens N] [--events N]   (VLSIM_BIN picks another build)
 #
-# Needs a release build (built here if missing), wrk, curl, python3. Asserts nothing.
+# Needs the perf-profile build (cargo build --profile perf; built here), wrk, curl, python3. Asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=20 TOKENS=1000 EVENTS=10000
@@ -18,8 +18,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
-BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
-[ -n "${VLSIM_BIN:-}" ] || [ -x "$BIN" ] || cargo build --release --locked --bin vlsim
+BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 

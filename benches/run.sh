@@ -5,7 +5,7 @@
 #
 #   benches/run.sh [--seconds N] [--out FILE] [--only NAME]
 #
-# Needs: a release build (built here if missing), wrk and openssl (apt-get install wrk openssl),
+# Needs: the perf-profile build (fat LTO, see benches/README.md; built here), wrk and openssl (apt-get install wrk openssl),
 # python3. Not part of the test run: timings are measured, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +25,8 @@ done
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "openssl is needed" >&2; exit 2; }
 # VLSIM_BIN picks another build (e.g. of another profile) to measure.
-BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
-[ -n "${VLSIM_BIN:-}" ] || [ -x "$BIN" ] || cargo build --release --locked --bin vlsim
+BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 CORES=$(nproc)
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT

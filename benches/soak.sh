@@ -11,7 +11,7 @@
 # SOAP logins that Generate a few JWTs and walk away, failed SOAP logins (unknown users),
 # vCenter sessions never deleted. Every 5 s the clock moves --clock-step seconds
 # (default 12 h: sessions idle out at once, 30-day refresh tokens within a few minutes).
-# Needs python3 and a vlsim build (VLSIM_BIN, default target/release/vlsim, built if
+# Needs python3 and a vlsim build (VLSIM_BIN, default target/perf/vlsim, built if
 # missing). "errors" counts 5xx answers and SOAP UnexpectedFaults (expected: 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +32,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-BIN=${VLSIM_BIN:-$PWD/target/release/vlsim}
-[ -n "${VLSIM_BIN:-}" ] || [ -x "$BIN" ] || cargo build --release --locked --bin vlsim
+BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 WORK=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 

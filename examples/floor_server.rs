@@ -11,7 +11,7 @@
 //! - `POST /token`: an RS256 access token in an OAuth2 token response (the floor of
 //!   `/oauth2/token`'s refresh grant, less the refresh-token lookup).
 //!
-//!   cargo run --release --example floor_server -- WORKERS
+//!   cargo run --profile perf --example floor_server -- WORKERS
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use std::sync::atomic::{AtomicU64, Ordering};
