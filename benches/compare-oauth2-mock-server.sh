@@ -5,13 +5,14 @@
 # does (not_licensed: it belongs to Entities), so its side is the password grant without
 # scopes: one RS256 access token per request, plus a (cheap, 1000-round) PBKDF2 check. Not
 # run in CI (it installs the peer from the npm registry). Prints both rates and vlsim's ratio.
-#   benches/compare-oauth2-mock-server.sh [SECONDS]
+#   benches/compare-oauth2-mock-server.sh [SECONDS]   (VLSIM_BIN picks another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 2; }
 command -v node >/dev/null || { echo "node is needed" >&2; exit 2; }
-cargo build --profile perf --locked --bin vlsim
+BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
+[ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
@@ -29,7 +30,7 @@ for _ in $(seq 100); do grep -q '^PEER' "$WORK/peer.out" 2>/dev/null && break; s
 PEER=$(sed -n 's/^PEER //p' "$WORK/peer.out" | sed 's/localhost/127.0.0.1/')
 [ -n "$PEER" ] || { echo "oauth2-mock-server did not start: $(cat "$WORK/peer.out")" >&2; exit 1; }
 
-VLSIM_LOG=warn target/perf/vlsim serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --journal-size 0 > "$WORK/vlsim.out" 2>/dev/null < /dev/null &
+VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --journal-size 0 > "$WORK/vlsim.out" 2>/dev/null < /dev/null &
 for _ in $(seq 100); do [ -s "$WORK/vlsim.out" ] && break; sleep 0.05; done
 URL=$(sed 's/^vlsim listening on //' "$WORK/vlsim.out")
 
