@@ -58,6 +58,17 @@ pub enum Challenge {
     Bearer,
 }
 
+impl Challenge {
+    /// What a client's failed authentication challenges with: Basic if it used Basic.
+    pub fn for_client(used_basic: bool) -> Self {
+        if used_basic {
+            Self::Basic
+        } else {
+            Self::None
+        }
+    }
+}
+
 impl FaError {
     /// An OAuth2 JSON error without a challenge.
     pub fn oauth(failure: OAuthFailure) -> Self {

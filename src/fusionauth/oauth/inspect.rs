@@ -52,11 +52,7 @@ pub async fn introspect(
     form: OAuthForm,
 ) -> FaResult<HttpResponse> {
     let creds = client_credentials(&req, &form)?;
-    let challenge = if creds.basic {
-        Challenge::Basic
-    } else {
-        Challenge::None
-    };
+    let challenge = Challenge::for_client(creds.basic);
     let answer = state
         .core
         .fusionauth()

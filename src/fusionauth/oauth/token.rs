@@ -17,11 +17,7 @@ pub async fn token(
     form: OAuthForm,
 ) -> FaResult<HttpResponse> {
     let creds = client_credentials(&req, &form)?;
-    let challenge = if creds.basic {
-        Challenge::Basic
-    } else {
-        Challenge::None
-    };
+    let challenge = Challenge::for_client(creds.basic);
     let params = TokenParams {
         grant_type: form.owned("grant_type"),
         creds,
