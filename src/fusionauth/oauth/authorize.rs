@@ -245,42 +245,15 @@ async fn login(
             let _ = res.add_cookie(&cookie(req, CSRF_COOKIE, String::new(), "/oauth2/", 0));
             Ok(res)
         }
-        Err(LoginRefusal::InvalidCredentials) => {
-            login_form(
-                state,
-                req,
-                form,
-                auth,
-                login_id,
-                Some(INVALID_LOGIN),
-                StatusCode::OK,
-            )
-            .await
+        Err(refusal) => {
+            // The form again, saying why; a failure of the request itself is an error page.
+            let (message, status) = match refusal {
+                LoginRefusal::InvalidCredentials => (INVALID_LOGIN, StatusCode::OK),
+                LoginRefusal::NotRegistered => (NOT_REGISTERED, StatusCode::OK),
+                LoginRefusal::Csrf => (CSRF_REFUSED, StatusCode::FORBIDDEN),
+                LoginRefusal::Failed(f) => return Err(FaError::OAuthPage(f)),
+            };
+            login_form(state, req, form, auth, login_id, Some(message), status).await
         }
-        Err(LoginRefusal::NotRegistered) => {
-            login_form(
-                state,
-                req,
-                form,
-                auth,
-                login_id,
-                Some(NOT_REGISTERED),
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(LoginRefusal::Csrf) => {
-            login_form(
-                state,
-                req,
-                form,
-                auth,
-                login_id,
-                Some(CSRF_REFUSED),
-                StatusCode::FORBIDDEN,
-            )
-            .await
-        }
-        Err(LoginRefusal::Failed(f)) => Err(FaError::OAuthPage(f)),
     }
 }
