@@ -15,25 +15,12 @@ want rest_login && run rest_login "$(awk -v s="$RSA_SIGN" 'BEGIN { print s / 2 }
 AUDIT_LOG_SIZE=${BENCH_AUDIT_LOG_SIZE:-100000}
 if want rest_audit_events_page; then
   soap '<AuthenticationManager_Login xmlns="urn:vdi"><_this type="AuthenticationManager">AuthenticationManager</_this><username>nobody</username><password><utf8String>eA==</utf8String></password><domain>VLSIM</domain></AuthenticationManager_Login>' > "$WORK/login-unknown.xml"
-  cat > "$WORK/seed.lua" <<'LUA'
--- Sends BENCH_BODY until SEED_COUNT responses came back, then stops.
-local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
-wrk.body = f:read("*a")
-f:close()
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "text/xml; charset=utf-8"
-local limit = tonumber(os.getenv("SEED_COUNT"))
-local seen = 0
-response = function(status, headers, body)
-  seen = seen + 1
-  if seen >= limit then wrk.thread:stop() end
-end
-LUA
   events() { curl -sf "$URL/_vlsim/state" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["events"])'; }
   # wrk runs for its whole duration even once the script stops sending: short rounds.
   while [ "$(events)" -lt "$AUDIT_LOG_SIZE" ]; do
-    BENCH_BODY="$WORK/login-unknown.xml" SEED_COUNT=$((AUDIT_LOG_SIZE - $(events))) \
-      wrk -t1 -c16 -d3s -s "$WORK/seed.lua" "$URL/view-vlsi/sdk" > /dev/null
+    BENCH_METHOD=POST BENCH_CTYPE="text/xml; charset=utf-8" BENCH_BODY="$WORK/login-unknown.xml" \
+      BENCH_STOP_AFTER=$((AUDIT_LOG_SIZE - $(events))) \
+      wrk -t1 -c16 -d3s -s benches/request.lua "$URL/view-vlsi/sdk" > /dev/null
   done
   echo "  (event log: $(events) events)"
   REST_ACCESS=$(curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/rest-login.json" "$URL/rest/login" \

@@ -19,6 +19,17 @@ if extra and extra ~= "" then
   if name then wrk.headers[name] = value end
 end
 
+-- BENCH_STOP_AFTER=N: each thread stops after N responses (for filling the store with N
+-- records). Only then is a response callback defined: wrk reads every body for one.
+local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "")
+if stop_after then
+  local seen = 0
+  response = function(status, headers, body)
+    seen = seen + 1
+    if seen >= stop_after then wrk.thread:stop() end
+  end
+end
+
 done = function(summary, latency, requests)
   local secs = summary.duration / 1e6
   local e = summary.errors

@@ -30,31 +30,18 @@ URL=$(sed 's/^vlsim listening on //' "$WORK/url")
 
 printf '{"loginId":"admin@vlsim.test","password":"password","applicationId":"20000000-0000-4000-8000-000000000001"}' > "$WORK/login.json"
 printf '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><AuthenticationManager_Login xmlns="urn:vdi"><_this type="AuthenticationManager">AuthenticationManager</_this><username>nobody</username><password><utf8String>eA==</utf8String></password><domain>VLSIM</domain></AuthenticationManager_Login></soapenv:Body></soapenv:Envelope>' > "$WORK/fail.xml"
-cat > "$WORK/send.lua" <<'LUA'
--- Sends BODY (CTYPE, AUTH) until COUNT responses came back, then stops.
-local f = assert(io.open(os.getenv("BODY"), "rb"))
-wrk.body = f:read("*a")
-f:close()
-wrk.method = "POST"
-wrk.headers["Content-Type"] = os.getenv("CTYPE")
-if os.getenv("AUTH") ~= "" then wrk.headers["Authorization"] = os.getenv("AUTH") end
-local limit = tonumber(os.getenv("COUNT"))
-local seen = 0
-response = function(status, headers, body)
-  seen = seen + 1
-  if seen >= limit then wrk.thread:stop() end
-end
-LUA
 counts() { curl -sf "$URL/_vlsim/state?limit=1" | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; print(c["fusionauth_refresh_tokens"], c["events"])'; }
 fill() {
   local tokens events
   while read -r tokens events < <(counts) && [ "$tokens" -lt "$TOKENS" ]; do
-    BODY="$WORK/login.json" CTYPE=application/json AUTH=vlsim-api-key COUNT=$((TOKENS - tokens)) \
-      wrk -t1 -c8 -d2s -s "$WORK/send.lua" "$URL/api/login" > /dev/null
+    BENCH_METHOD=POST BENCH_BODY="$WORK/login.json" BENCH_CTYPE=application/json \
+      BENCH_AUTH=vlsim-api-key BENCH_STOP_AFTER=$((TOKENS - tokens)) \
+      wrk -t1 -c8 -d2s -s benches/request.lua "$URL/api/login" > /dev/null
   done
   while read -r tokens events < <(counts) && [ "$events" -lt "$EVENTS" ]; do
-    BODY="$WORK/fail.xml" CTYPE="text/xml; charset=utf-8" AUTH= COUNT=$((EVENTS - events)) \
-      wrk -t1 -c8 -d2s -s "$WORK/send.lua" "$URL/view-vlsi/sdk" > /dev/null
+    BENCH_METHOD=POST BENCH_BODY="$WORK/fail.xml" BENCH_CTYPE="text/xml; charset=utf-8" \
+      BENCH_STOP_AFTER=$((EVENTS - events)) \
+      wrk -t1 -c8 -d2s -s benches/request.lua "$URL/view-vlsi/sdk" > /dev/null
   done
 }
 
