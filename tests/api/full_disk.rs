@@ -186,24 +186,7 @@ async fn a_shutdown_on_a_full_disk_reports_the_failed_flush() {
         return;
     };
     let data = fs.path.join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vlsim"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .env("VLSIM_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        line.push(byte[0] as char);
-    }
-    let url = line
-        .strip_prefix("vlsim listening on ")
-        .unwrap()
-        .to_string();
+    let (mut child, url) = spawn_vlsim(&data, "error", Stdio::piped());
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let soap = |body: String| {
         http.post(format!("{url}/view-vlsi/sdk"))

@@ -129,6 +129,30 @@ fn no_cookies() -> reqwest::Client {
 }
 
 /// A client that keeps cookies (a SOAP session), without proxies.
+/// `vlsim serve` on `data_dir` in a child process (log level `log`, stderr as given), once
+/// it printed its listening line: the child and its URL.
+pub fn spawn_vlsim(data_dir: &Path, log: &str, stderr: Stdio) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vlsim"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("VLSIM_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        line.push(byte[0] as char);
+    }
+    let url = line
+        .strip_prefix("vlsim listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    (child, url)
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
@@ -185,24 +209,7 @@ impl TestApp {
 
     /// The vlsim binary serving `data_dir` in a child process, once it said it listens.
     pub fn spawn_binary(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vlsim"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("VLSIM_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut byte = [0u8; 1];
-        while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-            line.push(byte[0] as char);
-        }
-        let url = line
-            .strip_prefix("vlsim listening on ")
-            .unwrap_or_else(|| panic!("{line}"))
-            .to_string();
+        let (child, url) = spawn_vlsim(data_dir, "warn", Stdio::null());
         Self::new(
             url,
             Backend::Binary(Process {
