@@ -152,6 +152,9 @@ struct Inner {
     switching: Mutex<()>,
     /// Set by [`Store::close`]: background work stops.
     closed: std::sync::atomic::AtomicBool,
+    /// The threads emptying an idle side, which [`Store::close`] waits for: each holds the
+    /// store (and so sled's lock on the data dir) while it works.
+    background: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 #[derive(Clone)]
@@ -184,6 +187,27 @@ fn open_sled(path: &Path, dir: &Path) -> StoreResult<sled::Db> {
     })
 }
 
+/// How long [`Store::open`] waits for sled's lock on a data dir before it reports
+/// [`StoreError::Locked`].
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens sled, waiting up to [`LOCK_WAIT`] for its lock: a store closed in this process
+/// lets go of the lock only once sled's own IO threads have finished the writes they hold
+/// (sled blocks on the lock in its own tests for this reason), so reopening a data dir
+/// right after closing it (a restart in-process) can find it held for a moment.
+#[allow(clippy::disallowed_methods)] // waits for sled's threads, not for the clock
+fn open_waiting_for_lock(path: &Path, dir: &Path) -> StoreResult<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match open_sled(path, dir) {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 impl Store {
     /// Where the sled files live under a data dir. The on-disk layout is versioned so a
     /// future format can live beside this one.
@@ -195,7 +219,7 @@ impl Store {
     /// damaged files) is [`StoreError::Damaged`], without a backtrace.
     pub fn open(dir: &Path) -> StoreResult<Self> {
         let path = Self::data_path(dir);
-        let db = open_sled(&path, dir)?;
+        let db = open_waiting_for_lock(&path, dir)?;
         Ok(Self::with_db(db, dir.to_path_buf(), path))
     }
 
@@ -223,6 +247,7 @@ impl Store {
                 recorded_side: AtomicU8::new(side),
                 switching: Mutex::default(),
                 closed: Default::default(),
+                background: Mutex::default(),
             }),
         }
     }
@@ -232,6 +257,14 @@ impl Store {
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::Release);
         drop(lock(&self.inner.switching));
+        // Joined, not only waited for under the lock: a thread lets go of the store only as
+        // it ends, and a data dir reopened before that finds sled's lock still held.
+        let threads = std::mem::take(&mut *lock(&self.inner.background));
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::warn!("a store background thread panicked");
+            }
+        }
     }
 
     fn side(&self) -> u8 {

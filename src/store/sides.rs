@@ -114,8 +114,8 @@ impl Store {
 
     /// Empties the side not in use on a thread of its own, unless the sides are switched
     /// meanwhile (the switch empties it first itself).
-    /// The thread holds the store only while it works, and not at all once the store is
-    /// [`closed`](Store::close): a data dir reopened right after must not find sled's lock held.
+    /// The thread holds the store only while it works, and [`Store::close`] joins it: a data
+    /// dir reopened right after must not find sled's lock held.
     fn empty_idle_side_later(&self) {
         let weak = Arc::downgrade(&self.inner);
         let idle = 1 - self.side();
@@ -133,8 +133,15 @@ impl Store {
                     tracing::warn!(error = %e, "emptying the store's idle side failed; the next reset does it");
                 }
             });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start the thread that empties the store's idle side");
+        match spawned {
+            Ok(thread) => {
+                let mut threads = lock(&self.inner.background);
+                threads.retain(|t| !t.is_finished());
+                threads.push(thread);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the thread that empties the store's idle side")
+            }
         }
     }
 }
