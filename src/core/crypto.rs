@@ -42,6 +42,14 @@ pub enum JwsError {
 }
 
 impl AsymmetricKey {
+    /// The parsed RSA key pair (for signatures other than a JWS: SAML), `None` for EC keys.
+    pub fn rsa_pair(&self) -> Option<&RsaKeyPair> {
+        match &self.private {
+            Private::Rsa(pair) => Some(pair),
+            Private::Ec(_) => None,
+        }
+    }
+
     /// An RSA key from its private DER (PKCS#8 or PKCS#1) and public PKCS#1 DER.
     pub fn rsa(kid: &str, private_der: &[u8], public_pkcs1_der: &[u8]) -> Result<Self, String> {
         let pair = RsaKeyPair::from_pkcs8(private_der)

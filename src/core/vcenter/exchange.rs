@@ -230,7 +230,7 @@ impl Vcenter<'_> {
                 not_before_ms: now_ms,
                 not_on_or_after_ms: now_ms.saturating_add(lifetime.saturating_mul(1000)),
             };
-            let xml = saml::sign_assertion(&assertion, &rt.rsa, &rt.cert_der)?;
+            let xml = saml::sign_assertion(&assertion, rt.rsa()?, rt.cert_der()?)?;
             TokenInfo {
                 access_token: STANDARD.encode(xml.as_bytes()),
                 token_type: "Bearer".into(),

@@ -156,7 +156,8 @@ impl<'a> Vcenter<'a> {
                     format!("no RS256 key with id {} in the fixtures", spec.signing_key),
                 )
             })?;
-        let runtime = Arc::new(VcenterRuntime::build(spec, key)?);
+        let previous = self.state.runtime.get();
+        let runtime = Arc::new(VcenterRuntime::build(spec, key, previous.as_deref())?);
         self.state.runtime.set(Some(runtime));
         Ok(())
     }

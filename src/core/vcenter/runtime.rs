@@ -2,20 +2,22 @@
 //! certificate (JWKS `x5c`, SAML `KeyInfo`) and the issuer names built from the host.
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::keys::{Jwks, SigningKey};
+use crate::core::keys::{Jwks, KeyOps, SigningKey};
 use crate::core::tokens::{self, Claims};
 use crate::spec::VcenterSpec;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// Settings plus the parsed signing material, rebuilt on start and reset.
+/// Settings plus the signing material, rebuilt on start and reset. The key is the ring's
+/// parsed key; the certificate is made on first use and kept across resets while the key
+/// and domain stay the same (making it costs an RSA signature and a key parse, which start
+/// and reset should not pay).
 pub struct VcenterRuntime {
     pub spec: VcenterSpec,
     pub key: Arc<SigningKey>,
-    pub(super) rsa: aws_lc_rs::rsa::KeyPair,
     /// DER of the self-signed certificate for `key` (JWKS `x5c`, SAML `KeyInfo`).
-    pub cert_der: Vec<u8>,
+    cert_der: Arc<OnceLock<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for VcenterRuntime {
@@ -86,26 +88,60 @@ fn self_signed_cert(key: &SigningKey, pkcs8_pem: &str, domain: &str) -> CoreResu
 }
 
 impl VcenterRuntime {
-    pub(super) fn build(spec: VcenterSpec, key: Arc<SigningKey>) -> CoreResult<Self> {
-        let pem = key.material.private_pem.clone().ok_or_else(|| {
-            CoreError::Internal(format!("vCenter signing key {} has no PEM", key.id))
+    /// The runtime for `spec` and `key`; the certificate of `previous` is kept when it was
+    /// made for the same key (the ring keeps a key's `Arc` while its material is unchanged)
+    /// and domain.
+    pub(super) fn build(
+        spec: VcenterSpec,
+        key: Arc<SigningKey>,
+        previous: Option<&VcenterRuntime>,
+    ) -> CoreResult<Self> {
+        if !matches!(&key.ops, KeyOps::Asymmetric(k) if k.rsa_pair().is_some()) {
+            return Err(CoreError::Internal(format!(
+                "vCenter signing key {} is not an RSA key pair",
+                key.id
+            )));
+        }
+        let cert_der = match previous {
+            Some(p) if Arc::ptr_eq(&p.key, &key) && p.spec.domain == spec.domain => {
+                p.cert_der.clone()
+            }
+            _ => Arc::default(),
+        };
+        Ok(Self {
+            spec,
+            key,
+            cert_der,
+        })
+    }
+
+    /// The signing key pair (checked to be RSA when the runtime was built).
+    pub(super) fn rsa(&self) -> CoreResult<&aws_lc_rs::rsa::KeyPair> {
+        match &self.key.ops {
+            KeyOps::Asymmetric(k) => k.rsa_pair(),
+            KeyOps::Hmac { .. } => None,
+        }
+        .ok_or_else(|| {
+            CoreError::Internal(format!("vCenter signing key {} is not RSA", self.key.id))
+        })
+    }
+
+    /// DER of the self-signed certificate for the key, made on first use.
+    pub fn cert_der(&self) -> CoreResult<&[u8]> {
+        if let Some(der) = self.cert_der.get() {
+            return Ok(der);
+        }
+        let pem = self.key.material.private_pem.clone().ok_or_else(|| {
+            CoreError::Internal(format!("vCenter signing key {} has no PEM", self.key.id))
         })?;
         let pkcs8_pem = if pem.contains("BEGIN RSA PRIVATE KEY") {
             crate::core::keys::rsa_pkcs8_pem(&pem).unwrap_or(pem)
         } else {
             pem
         };
-        let der = crate::core::keys::pem_der(&pkcs8_pem)
-            .ok_or_else(|| CoreError::Internal("vCenter signing key: unreadable PEM".into()))?;
-        let rsa = aws_lc_rs::rsa::KeyPair::from_pkcs8(&der)
-            .map_err(|e| CoreError::Internal(format!("vCenter signing key: {e}")))?;
-        let cert_der = self_signed_cert(&key, &pkcs8_pem, &spec.domain)?;
-        Ok(Self {
-            spec,
-            key,
-            rsa,
-            cert_der,
-        })
+        let der = self_signed_cert(&self.key, &pkcs8_pem, &self.spec.domain)?;
+        // Two first uses at once make the same bytes (the certificate is deterministic).
+        Ok(self.cert_der.get_or_init(|| der))
     }
 
     /// `https://HOST/openidconnect/<domain>`
@@ -135,24 +171,25 @@ impl VcenterRuntime {
         let mut jwk = self.key.jwk.clone().ok_or_else(|| {
             CoreError::Internal(format!("vCenter signing key {} has no JWK", self.key.id))
         })?;
-        jwk.x5c = Some(vec![STANDARD.encode(&self.cert_der)]);
+        let cert_der = self.cert_der()?;
+        jwk.x5c = Some(vec![STANDARD.encode(cert_der)]);
         let sha1 =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.cert_der);
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, cert_der);
         jwk.x5t = Some(URL_SAFE_NO_PAD.encode(sha1.as_ref()));
-        let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.cert_der);
+        let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert_der);
         jwk.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(sha256.as_ref()));
         Ok(Jwks { keys: vec![jwk] })
     }
 
-    pub fn cert_pem(&self) -> String {
-        let b64 = STANDARD.encode(&self.cert_der);
+    pub fn cert_pem(&self) -> CoreResult<String> {
+        let b64 = STANDARD.encode(self.cert_der()?);
         let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
         for chunk in b64.as_bytes().chunks(64) {
             out.push_str(&String::from_utf8_lossy(chunk));
             out.push('\n');
         }
         out.push_str("-----END CERTIFICATE-----\n");
-        out
+        Ok(out)
     }
 }
 
@@ -193,7 +230,7 @@ mod tests {
                 .collect(),
         );
         let key = ring.get(&default_signing_key()).unwrap();
-        let rt = VcenterRuntime::build(VcenterSpec::default(), key).unwrap();
+        let rt = VcenterRuntime::build(VcenterSpec::default(), key, None).unwrap();
         let claims: Claims = details(&[("sub", json!("u")), ("exp", json!(100))]);
         let token = rt.mint_jwt(&claims).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
@@ -203,7 +240,18 @@ mod tests {
         assert_eq!(verified.claims, claims);
         assert!(tokens::verify(&ring, &token, 100, &Expectations::default()).is_err());
         // The certificate is derived deterministically: same key, same bytes.
-        let again = VcenterRuntime::build(VcenterSpec::default(), rt.key.clone()).unwrap();
-        assert_eq!(again.cert_der, rt.cert_der);
+        let again = VcenterRuntime::build(VcenterSpec::default(), rt.key.clone(), None).unwrap();
+        assert_eq!(again.cert_der().unwrap(), rt.cert_der().unwrap());
+        // A reset with the same key and domain keeps the certificate made before.
+        let kept =
+            VcenterRuntime::build(VcenterSpec::default(), rt.key.clone(), Some(&rt)).unwrap();
+        assert!(Arc::ptr_eq(&kept.cert_der, &rt.cert_der));
+        let other_domain = VcenterSpec {
+            domain: "other.local".into(),
+            ..VcenterSpec::default()
+        };
+        let remade = VcenterRuntime::build(other_domain, rt.key.clone(), Some(&rt)).unwrap();
+        assert!(!Arc::ptr_eq(&remade.cert_der, &rt.cert_der));
+        assert_ne!(remade.cert_der().unwrap(), rt.cert_der().unwrap());
     }
 }

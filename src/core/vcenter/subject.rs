@@ -135,13 +135,13 @@ impl Vcenter<'_> {
     /// A SAML assertion whose signature this vCenter's key verifies, its times unchecked.
     pub fn verify_saml(&self, xml: &str) -> CoreResult<saml::Assertion> {
         let rt = self.runtime()?;
-        saml::verify_assertion(xml, &saml::public_key_der(&rt.rsa))
+        saml::verify_assertion(xml, &saml::public_key_der(rt.rsa()?))
     }
 
     /// Who a SAML assertion signed by this vCenter speaks for, if it is valid now.
     pub fn saml_subject(&self, xml: &str) -> CoreResult<Subject> {
         let rt = self.runtime()?;
-        let assertion = saml::verify_assertion(xml, &saml::public_key_der(&rt.rsa))?;
+        let assertion = saml::verify_assertion(xml, &saml::public_key_der(rt.rsa()?))?;
         let now = self.svc.clock.now_ms();
         if now < assertion.not_before_ms {
             return Err(grant("the SAML token is not valid yet"));
