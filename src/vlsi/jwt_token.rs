@@ -1,6 +1,8 @@
 //! `JwtToken`: Generate (needs an administrator session) and GetPublicKeys (open to
 //! unauthenticated callers, as the API reference says).
 
+use crate::core::horizon::PublicKeys;
+use crate::core::keys::KeyRing;
 use crate::core::sessions::Session;
 use crate::core::Core;
 use crate::soap::SoapFault;
@@ -8,6 +10,8 @@ use crate::vlsi::faults::{self, fault_type};
 use crate::vlsi::types::{to_fragment, JwtPublicKeyInfo, JwtTokenGenerationSpec, JwtTokenInfo};
 use crate::vlsi::{data_object, Call, Operation, Reply};
 use futures_util::FutureExt;
+use std::cell::RefCell;
+use std::sync::Arc;
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -68,9 +72,43 @@ async fn generate(call: Call) -> Result<Reply, SoapFault> {
 
 async fn get_public_keys(call: Call) -> Result<Reply, SoapFault> {
     let keys = call.core().horizon().public_keys();
-    let info = JwtPublicKeyInfo {
-        connection_server_name: keys.connection_server_name,
+    Ok(Reply::with(public_keys_fragment(keys)?))
+}
+
+/// What GetPublicKeys last rendered on this worker, and from what: rendering PEMs through
+/// yaserde costs more than the rest of the call, and the answer changes only when the keys
+/// are reloaded (a new ring) or the Connection Server is renamed.
+struct RenderedKeys {
+    ring: Arc<KeyRing>,
+    connection_server_name: String,
+    fragment: String,
+}
+
+thread_local! {
+    static RENDERED_KEYS: RefCell<Option<RenderedKeys>> = const { RefCell::new(None) };
+}
+
+fn public_keys_fragment(keys: PublicKeys) -> Result<String, SoapFault> {
+    let cached = RENDERED_KEYS.with_borrow(|cached| {
+        cached
+            .as_ref()
+            .filter(|c| {
+                Arc::ptr_eq(&c.ring, &keys.ring)
+                    && c.connection_server_name == keys.connection_server_name
+            })
+            .map(|c| c.fragment.clone())
+    });
+    if let Some(fragment) = cached {
+        return Ok(fragment);
+    }
+    let fragment = to_fragment(&JwtPublicKeyInfo {
+        connection_server_name: keys.connection_server_name.clone(),
         keys: keys.keys_pem,
-    };
-    Ok(Reply::with(to_fragment(&info)?))
+    })?;
+    RENDERED_KEYS.set(Some(RenderedKeys {
+        ring: keys.ring,
+        connection_server_name: keys.connection_server_name,
+        fragment: fragment.clone(),
+    }));
+    Ok(fragment)
 }

@@ -4,9 +4,11 @@
 use super::{Horizon, EVENT_GENERATED, EVENT_GENERATION_FAILED, PRIVILEGE_GENERATE_JWT};
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::{details, NewEvent};
+use crate::core::keys::KeyRing;
 use crate::core::sessions::Session;
 use crate::core::tokens;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A JWT made by `JwtToken_Generate`.
 #[derive(Debug, Clone)]
@@ -21,6 +23,9 @@ pub struct GeneratedToken {
 pub struct PublicKeys {
     pub connection_server_name: String,
     pub keys_pem: Vec<String>,
+    /// The ring the keys come from: the same `Arc` until keys are reloaded, so an adapter
+    /// may keep what it renders from them while it holds this.
+    pub ring: Arc<KeyRing>,
 }
 
 impl Horizon<'_> {
@@ -130,6 +135,7 @@ impl Horizon<'_> {
         PublicKeys {
             connection_server_name: self.settings().connection_server_name.clone(),
             keys_pem: ring.public().filter_map(|k| k.public_pem.clone()).collect(),
+            ring,
         }
     }
 }
