@@ -129,30 +129,49 @@ pub fn datetime_from_ms(ms: i64) -> OffsetDateTime {
 /// `2026-01-01T12:00:00Z` (xsd:dateTime / RFC 3339, second precision, UTC).
 pub fn rfc3339_secs(secs: i64) -> String {
     let dt = OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
+    let mut out = String::with_capacity(20);
+    push_datetime(&mut out, dt);
+    out.push('Z');
+    out
 }
 
-/// RFC 3339 with milliseconds, for event times.
+/// `YYYY-MM-DDTHH:MM:SS` written digit by digit: these stamps are on every event and
+/// token reply, and `format!` with padding costs several times as much.
+fn push_datetime(out: &mut String, dt: OffsetDateTime) {
+    let year = dt.year();
+    if (0..=9999).contains(&year) {
+        push_digits(out, year.unsigned_abs(), 4);
+    } else {
+        out.push_str(&format!("{year:04}"));
+    }
+    out.push('-');
+    push_digits(out, u32::from(u8::from(dt.month())), 2);
+    out.push('-');
+    push_digits(out, u32::from(dt.day()), 2);
+    out.push('T');
+    push_digits(out, u32::from(dt.hour()), 2);
+    out.push(':');
+    push_digits(out, u32::from(dt.minute()), 2);
+    out.push(':');
+    push_digits(out, u32::from(dt.second()), 2);
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (n / 10u32.pow(place)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
 pub fn rfc3339_ms(ms: i64) -> String {
     let dt = datetime_from_ms(ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.millisecond()
-    )
+    let mut out = String::with_capacity(24);
+    push_datetime(&mut out, dt);
+    out.push('.');
+    push_digits(&mut out, u32::from(dt.millisecond()), 3);
+    out.push('Z');
+    out
 }
 
 #[cfg(test)]
@@ -169,5 +188,28 @@ mod tests {
         assert_eq!(rfc3339_secs(clock.now_secs()), "2023-11-14T22:14:50Z");
         clock.reset();
         assert!(clock.now_secs() > 1_700_000_090);
+    }
+
+    #[test]
+    fn stamps_match_the_formatted_dates() {
+        use time::format_description::well_known::Rfc3339;
+        for secs in [
+            0,
+            59,
+            86_399,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_799,
+            253_402_300_799,
+        ] {
+            let dt = OffsetDateTime::from_unix_timestamp(secs).unwrap();
+            assert_eq!(rfc3339_secs(secs), dt.format(&Rfc3339).unwrap(), "{secs}");
+            let ms = secs * 1000 + 7;
+            let expected = format!(
+                "{}.007Z",
+                dt.format(&Rfc3339).unwrap().trim_end_matches('Z')
+            );
+            assert_eq!(rfc3339_ms(ms), expected, "{ms}");
+        }
     }
 }
