@@ -42,6 +42,11 @@ pub enum JwsError {
 }
 
 impl AsymmetricKey {
+    /// The encoded JWS header every token of this key starts with.
+    pub fn header_b64(&self) -> &str {
+        &self.header_b64
+    }
+
     /// The parsed RSA key pair (for signatures other than a JWS: SAML), `None` for EC keys.
     pub fn rsa_pair(&self) -> Option<&RsaKeyPair> {
         match &self.private {

@@ -235,6 +235,14 @@ impl KeyRing {
         &self.keys
     }
 
+    /// The asymmetric key whose JWS header (base64url, as it signs) is `header_b64`.
+    pub fn signing_with_header(&self, header_b64: &str) -> Option<Arc<SigningKey>> {
+        self.keys
+            .iter()
+            .find(|k| matches!(&k.ops, KeyOps::Asymmetric(a) if a.header_b64() == header_b64))
+            .cloned()
+    }
+
     /// Keys whose public half may be published (RSA and EC).
     pub fn public(&self) -> impl Iterator<Item = &Arc<SigningKey>> {
         self.keys.iter().filter(|k| k.public_pem.is_some())
@@ -311,6 +319,9 @@ pub struct Jwks {
 pub struct Keys {
     ring: RwLock<Arc<KeyRing>>,
     materials: Table<KeyMaterial>,
+    /// Keys [`Keys::store`] parsed to check them, for the next [`Keys::reload`] to use
+    /// (a first start would otherwise parse every key twice); emptied by that reload.
+    checked: std::sync::Mutex<Vec<Arc<SigningKey>>>,
 }
 
 impl Keys {
@@ -318,6 +329,7 @@ impl Keys {
         Ok(Self {
             ring: RwLock::new(Arc::new(KeyRing::default())),
             materials: store.table(crate::store::trees::KEYS)?,
+            checked: std::sync::Mutex::default(),
         })
     }
 
@@ -338,7 +350,11 @@ impl Keys {
     /// to the same fixtures would otherwise parse every key again).
     pub fn store(&self, material: &KeyMaterial) -> CoreResult<()> {
         if !self.ring().keys.iter().any(|k| &k.material == material) {
-            SigningKey::from_material(material)?;
+            let parsed = Arc::new(SigningKey::from_material(material)?);
+            self.checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(parsed);
         }
         self.materials.put(&material.id, material)?;
         Ok(())
@@ -364,9 +380,20 @@ impl Keys {
     /// and a reset to the same fixtures would pay it for every key.
     pub fn reload(&self) -> CoreResult<()> {
         let current = self.ring();
+        let checked = std::mem::take(
+            &mut *self
+                .checked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut keys = Vec::new();
         for material in self.materials()? {
-            match current.keys.iter().find(|k| k.material == material) {
+            match current
+                .keys
+                .iter()
+                .chain(&checked)
+                .find(|k| k.material == material)
+            {
                 Some(parsed) => keys.push(parsed.clone()),
                 None => keys.push(Arc::new(SigningKey::from_material(&material)?)),
             }
