@@ -5,6 +5,7 @@
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -25,14 +26,16 @@ impl Default for Limits {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
-    pub ns: Option<String>,
+    pub ns: Option<Arc<str>>,
     pub name: String,
     pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
-    pub ns: Option<String>,
+    /// Shared between the elements of one document that use the same namespace: a SOAP
+    /// request names two or three, on every element.
+    pub ns: Option<Arc<str>>,
     pub name: String,
     pub attributes: Vec<Attribute>,
     pub children: Vec<Element>,
@@ -131,13 +134,32 @@ fn malformed(e: impl std::fmt::Display) -> XmlError {
     XmlError::Malformed(e.to_string())
 }
 
-fn resolved_ns(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
-    match r {
-        ResolveResult::Bound(ns) => Ok(Some(ns.as_ref().to_string())),
-        ResolveResult::Unbound => Ok(None),
-        ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
-            "undeclared namespace prefix {prefix}"
-        ))),
+/// The namespace names of one document, each allocated once (the first
+/// [`SHARED_NAMESPACES`]: a document declaring thousands must not make the lookup quadratic).
+#[derive(Default)]
+struct Namespaces(Vec<Arc<str>>);
+
+const SHARED_NAMESPACES: usize = 16;
+
+impl Namespaces {
+    fn resolved(&mut self, r: ResolveResult<'_>) -> Result<Option<Arc<str>>, XmlError> {
+        match r {
+            ResolveResult::Bound(ns) => {
+                let name: &str = ns.as_ref();
+                if let Some(known) = self.0.iter().find(|n| &***n == name) {
+                    return Ok(Some(known.clone()));
+                }
+                let known: Arc<str> = Arc::from(name);
+                if self.0.len() < SHARED_NAMESPACES {
+                    self.0.push(known.clone());
+                }
+                Ok(Some(known))
+            }
+            ResolveResult::Unbound => Ok(None),
+            ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
+                "undeclared namespace prefix {prefix}"
+            ))),
+        }
     }
 }
 
@@ -150,10 +172,11 @@ pub fn parse(text: &str, limits: Limits) -> Result<Element, XmlError> {
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    let mut namespaces = Namespaces::default();
     loop {
         let (resolve, event) = reader.read_resolved_event().map_err(malformed)?;
         let ns = match &event {
-            Event::Start(_) => resolved_ns(resolve)?,
+            Event::Start(_) => namespaces.resolved(resolve)?,
             _ => None,
         };
         match event {
@@ -180,7 +203,7 @@ pub fn parse(text: &str, limits: Limits) -> Result<Element, XmlError> {
                         return Err(XmlError::TooManyAttributes(limits.max_attributes));
                     }
                     let (attr_ns, local) = reader.resolver().resolve_attribute(key);
-                    let attr_ns = resolved_ns(attr_ns)?;
+                    let attr_ns = namespaces.resolved(attr_ns)?;
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| match e {
