@@ -2,20 +2,28 @@
 # The floor on this machine: examples/floor_server (actix-web + vlsim's key code, nothing
 # else) answering the shape of each hot path, driven exactly as benches/run.sh drives vlsim
 # (server pinned to one core with one worker, wrk on the other; then a worker per core),
-# beside openssl speed and vlsim's own paths in the same run. The gap between floor and
-# vlsim is what vlsim adds; the gap between floor and openssl is HTTP over loopback here.
+# beside openssl speed. The gap between floor and vlsim is what vlsim adds; the gap between
+# floor and openssl is HTTP over loopback here.
 #
-#   benches/floor.sh [--seconds N] [--out FILE]   (VLSIM_BIN / FLOOR_BIN pick other builds)
+# Floor and vlsim run side by side (both pinned alike, only one under load at a time) and
+# each path is measured in alternating slices, floor then vlsim, --rounds times: on a shared
+# machine whose speed drifts by tens of percent within a minute, only a ratio taken over
+# adjacent seconds means much. Each row gives the median of the per-round ratios.
+#
+#   benches/floor.sh [--seconds N] [--rounds N] [--out FILE]   (VLSIM_BIN / FLOOR_BIN
+#   pick other builds)
 #
 # Needs wrk, openssl, curl, python3. Not part of the test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_RUN=5
+SECONDS_PER_RUN=2
+ROUNDS=3
 OUT=target/bench/floor.json
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_RUN=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -38,15 +46,15 @@ RSA_VERIFY=$(awk '/^rsa 2048 bits/ {print $7}' "$WORK/speed.txt")
 EC_SIGN=$(awk '/256 bits ecdsa \(nistp256\)/ {print $7}' "$WORK/speed.txt")
 echo "openssl, one core: rsa2048 sign/s=$RSA_SIGN verify/s=$RSA_VERIFY  ecdsa-p256 sign/s=$EC_SIGN"
 
-# launch PIN CMD... → sets URL and PID from the first stdout line ("... listening on URL")
+# launch NAME PIN CMD... → sets URL and PID from the first stdout line ("... listening on URL")
 launch() {
-  local pin=$1; shift
-  : > "$WORK/url"
-  if [ -n "$pin" ]; then taskset -c "$pin" "$@" > "$WORK/url" 2>/dev/null &
-  else "$@" > "$WORK/url" 2>/dev/null & fi
+  local name=$1 pin=$2; shift 2
+  : > "$WORK/url-$name"
+  if [ -n "$pin" ]; then taskset -c "$pin" "$@" > "$WORK/url-$name" 2>/dev/null &
+  else "$@" > "$WORK/url-$name" 2>/dev/null & fi
   PID=$!
-  for _ in $(seq 200); do [ -s "$WORK/url" ] && break; sleep 0.05; done
-  URL=$(sed 's/^.* listening on //' "$WORK/url")
+  for _ in $(seq 200); do [ -s "$WORK/url-$name" ] && break; sleep 0.05; done
+  URL=$(sed 's/^.* listening on //' "$WORK/url-$name")
 }
 
 # rate MODE CONNS URL → successful requests/s (BENCH_* env describes the request)
@@ -76,80 +84,97 @@ XML="text/xml; charset=utf-8"
 FORM=application/x-www-form-urlencoded
 vlsi_cookie() {
   curl -s -D - -o /dev/null -X POST -H 'Content-Type: text/xml' --data-binary @"$WORK/login.xml" \
-    "$URL/view-vlsi/sdk" | awk -F'[: ;]+' 'tolower($1)=="set-cookie" {print $2; exit}'
+    "$V/view-vlsi/sdk" | awk -F'[: ;]+' 'tolower($1)=="set-cookie" {print $2; exit}'
 }
 
 ROWS="$WORK/rows.jsonl"
 : > "$ROWS"
-row() { # PATH MODE LIMIT FLOOR VLSIM
-  printf '{"path":"%s","workers":"%s","limit":%s,"floor":%s,"vlsim":%s}\n' "$1" "$2" "$3" "$4" "$5" >> "$ROWS"
-  echo "  $1 ($2): floor $4/s, vlsim $5/s"
+# pair NAME MODE CONNS LIMIT FLOOR_URL FLOOR_REQUEST VLSIM_URL VLSIM_REQUEST: --rounds slices
+# of floor then vlsim; the *_REQUEST arguments are functions that set the BENCH_* variables.
+pair() {
+  local name=$1 mode=$2 conns=$3 limit=$4 furl=$5 freq=$6 vurl=$7 vreq=$8 f v
+  local floors="" vlsims=""
+  for _ in $(seq "$ROUNDS"); do
+    $freq; f=$(rate "$mode" "$conns" "$furl")
+    $vreq; v=$(rate "$mode" "$conns" "$vurl")
+    floors="$floors $f"; vlsims="$vlsims $v"
+  done
+  python3 - "$name" "$mode" "$limit" "$floors" "$vlsims" >> "$ROWS" <<'PY'
+import json, statistics, sys
+name, mode, limit, floors, vlsims = sys.argv[1:]
+f = [float(x) for x in floors.split()]
+v = [float(x) for x in vlsims.split()]
+ratios = [b / a if a else 0.0 for a, b in zip(f, v)]
+print(json.dumps({"path": name, "workers": mode, "limit": None if limit == "null" else float(limit),
+                  "floor": statistics.median(f), "vlsim": statistics.median(v),
+                  "vlsim_per_floor": statistics.median(ratios), "rounds": ratios,
+                  "floor_runs": f, "vlsim_runs": v}))
+PY
+  echo "  $name ($mode): floor$floors /s; vlsim$vlsims /s"
 }
 
 for mode in one all; do
   if [ "$mode" = one ]; then workers=1; pin=0; mult=1; else workers=$CORES; pin=""; mult=$CORES; fi
   echo "== $mode worker(s)"
-
-  launch "$pin" "$FLOOR" "$workers"
-  request POST "" "" ""
-  f_rs=$(rate "$mode" 16 "$URL/sign")
-  f_es=$(rate "$mode" 16 "$URL/sign?alg=ES256")
-  f_keys=$(rate "$mode" 16 "$URL/keys")
-  f_token=$(rate "$mode" 16 "$URL/token")
-  request GET "" "" "Bearer $(curl -sf -X POST "$URL/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
-  f_verify=$(rate "$mode" 32 "$URL/verify")
-  kill "$PID"; wait "$PID" 2>/dev/null || true
-
-  launch "$pin" env VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data-$mode" \
+  launch floor "$pin" "$FLOOR" "$workers"; F=$URL; FPID=$PID
+  launch vlsim "$pin" env VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data-$mode" \
     --workers "$workers" --journal-size 0
-  request POST "$XML" "$WORK/keys.xml" ""
-  v_keys=$(rate "$mode" 16 "$URL/view-vlsi/sdk")
-  request POST "$XML" "$WORK/generate.xml" "" "$(vlsi_cookie)"
-  v_rs=$(rate "$mode" 16 "$URL/view-vlsi/sdk")
-  access=$(curl -sf -X POST -H 'Authorization: vlsim-api-key' -H 'Content-Type: application/json' \
-    --data-binary @"$WORK/fa-login.json" "$URL/api/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  request GET "" "" "Bearer $access"
-  v_validate=$(rate "$mode" 32 "$URL/api/jwt/validate")
-  rest=$(curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/rest-login.json" "$URL/rest/login" \
+  V=$URL; VPID=$PID
+
+  floor_post() { request POST "" "" ""; }
+  floor_bearer() { request GET "" "" "Bearer $FLOOR_TOKEN"; }
+  FLOOR_TOKEN=$(curl -sf -X POST "$F/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  keys_request() { request POST "$XML" "$WORK/keys.xml" ""; }
+  COOKIE=$(vlsi_cookie)
+  generate_request() { request POST "$XML" "$WORK/generate.xml" "" "$COOKIE"; }
+  ACCESS=$(curl -sf -X POST -H 'Authorization: vlsim-api-key' -H 'Content-Type: application/json' \
+    --data-binary @"$WORK/fa-login.json" "$V/api/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  validate_request() { request GET "" "" "Bearer $ACCESS"; }
+  REST=$(curl -sf -X POST -H 'Content-Type: application/json' --data-binary @"$WORK/rest-login.json" "$V/rest/login" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  request GET "" "" "Bearer $rest"
-  v_rest=$(rate "$mode" 32 "$URL/rest/monitor/connection-servers")
-  refresh=$(curl -sf -X POST -H "Content-Type: $FORM" --data-binary @"$WORK/oauth2-password.form" "$URL/oauth2/token" \
+  rest_request() { request GET "" "" "Bearer $REST"; }
+  refresh=$(curl -sf -X POST -H "Content-Type: $FORM" --data-binary @"$WORK/oauth2-password.form" "$V/oauth2/token" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
   printf 'grant_type=refresh_token&client_id=%s&client_secret=vlsim-client-secret&refresh_token=%s' \
     "$FA_APP" "$refresh" > "$WORK/oauth2-refresh.form"
-  request POST "$FORM" "$WORK/oauth2-refresh.form" ""
-  v_token=$(rate "$mode" 16 "$URL/oauth2/token")
+  refresh_request() { request POST "$FORM" "$WORK/oauth2-refresh.form" ""; }
+
+  RSA_SIGN_LIMIT=$(python3 -c "print($RSA_SIGN*$mult)")
+  RSA_VERIFY_LIMIT=$(python3 -c "print($RSA_VERIFY*$mult)")
+  pair "RS256 sign: SOAP JwtToken_Generate" "$mode" 16 "$RSA_SIGN_LIMIT" \
+    "$F/sign" floor_post "$V/view-vlsi/sdk" generate_request
+  pair "no crypto: SOAP JwtToken_GetPublicKeys" "$mode" 16 null \
+    "$F/keys" floor_post "$V/view-vlsi/sdk" keys_request
+  pair "RS256 verify: GET /api/jwt/validate" "$mode" 32 "$RSA_VERIFY_LIMIT" \
+    "$F/verify" floor_bearer "$V/api/jwt/validate" validate_request
+  pair "RS256 verify: Horizon REST Bearer (GET /rest/monitor/connection-servers)" "$mode" 32 "$RSA_VERIFY_LIMIT" \
+    "$F/verify" floor_bearer "$V/rest/monitor/connection-servers" rest_request
+  pair "RS256 sign: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
+    "$F/token" floor_post "$V/oauth2/token" refresh_request
   # ES256 last: it switches the Horizon signing key to the EC fixture key.
   sed '/^\[horizon\]/,/^\[/ s/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
-    | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$URL/_vlsim/seed" > /dev/null
-  request POST "$XML" "$WORK/generate.xml" "" "$(vlsi_cookie)"
-  v_es=$(rate "$mode" 16 "$URL/view-vlsi/sdk")
-  kill -TERM "$PID"; wait "$PID" 2>/dev/null || true
-
-  row "RS256 sign: SOAP JwtToken_Generate" "$mode" "$(python3 -c "print($RSA_SIGN*$mult)")" "$f_rs" "$v_rs"
-  row "ES256 sign: SOAP JwtToken_Generate (EC key)" "$mode" "$(python3 -c "print($EC_SIGN*$mult)")" "$f_es" "$v_es"
-  row "no crypto: SOAP JwtToken_GetPublicKeys" "$mode" null "$f_keys" "$v_keys"
-  row "RS256 verify: GET /api/jwt/validate" "$mode" "$(python3 -c "print($RSA_VERIFY*$mult)")" "$f_verify" "$v_validate"
-  row "RS256 verify: Horizon REST Bearer (GET /rest/monitor/connection-servers)" "$mode" "$(python3 -c "print($RSA_VERIFY*$mult)")" "$f_verify" "$v_rest"
-  row "RS256 sign: POST /oauth2/token refresh grant" "$mode" "$(python3 -c "print($RSA_SIGN*$mult)")" "$f_token" "$v_token"
+    | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$V/_vlsim/seed" > /dev/null
+  COOKIE=$(vlsi_cookie)
+  pair "ES256 sign: SOAP JwtToken_Generate (EC key)" "$mode" 16 "$(python3 -c "print($EC_SIGN*$mult)")" \
+    "$F/sign?alg=ES256" floor_post "$V/view-vlsi/sdk" generate_request
+  kill "$FPID"; wait "$FPID" 2>/dev/null || true
+  kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
 done
 
 mkdir -p "$(dirname "$OUT")"
 python3 - "$ROWS" "$OUT" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-for r in rows:
-    r["vlsim_per_floor"] = r["vlsim"] / r["floor"] if r["floor"] else None
 json.dump({"rows": rows}, open(sys.argv[2], "w"), indent=1)
 print()
-print("| path | workers | floor req/s | vlsim req/s | vlsim / floor | floor / limit | vlsim / limit |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| path | workers | floor req/s | vlsim req/s | vlsim / floor (median of rounds) | rounds | floor / limit | vlsim / limit |")
+print("|---|---|---:|---:|---:|---|---:|---:|")
 for r in rows:
     lim = r["limit"]
     fl = "-" if not lim else "%.2f" % (r["floor"] / lim)
     vl = "-" if not lim else "%.2f" % (r["vlsim"] / lim)
-    print(f"| {r['path']} | {r['workers']} | {r['floor']:,.0f} | {r['vlsim']:,.0f} | {r['vlsim_per_floor']:.2f} | {fl} | {vl} |")
+    rounds = ", ".join(f"{x:.2f}" for x in r["rounds"])
+    print(f"| {r['path']} | {r['workers']} | {r['floor']:,.0f} | {r['vlsim']:,.0f} | {r['vlsim_per_floor']:.2f} | {rounds} | {fl} | {vl} |")
 PY
 echo
 echo "(limit: openssl speed on one core, times $CORES for 'all'; written to $OUT)"
