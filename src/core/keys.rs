@@ -319,7 +319,7 @@ pub struct Jwks {
 pub struct Keys {
     ring: RwLock<Arc<KeyRing>>,
     materials: Table<KeyMaterial>,
-    /// Keys [`Keys::store`] parsed to check them, for the next [`Keys::reload`] to use
+    /// Keys [`Keys::store_all`] parsed to check them, for the next [`Keys::reload`] to use
     /// (a first start would otherwise parse every key twice); emptied by that reload.
     checked: std::sync::Mutex<Vec<Arc<SigningKey>>>,
 }
@@ -345,18 +345,26 @@ impl Keys {
             .ok_or_else(|| CoreError::Internal(format!("signing key {id} is missing")))
     }
 
-    /// Stores `material` after checking that it parses, so a broken fixture never leaves a
-    /// half-written ring. Material the ring holds parsed already needs no check (a reset
-    /// to the same fixtures would otherwise parse every key again).
-    pub fn store(&self, material: &KeyMaterial) -> CoreResult<()> {
-        if !self.ring().keys.iter().any(|k| &k.material == material) {
-            let parsed = Arc::new(SigningKey::from_material(material)?);
-            self.checked
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(parsed);
+    /// Stores `materials` after checking that each parses (all before writing any, so a
+    /// broken key never leaves a half-written set). Material the ring holds parsed already
+    /// needs no check (a reset to the same fixtures would parse every key again); the keys
+    /// parsed for the check are kept for the next [`Keys::reload`] (a first start would
+    /// parse them twice), replacing those of an earlier call.
+    pub fn store_all(&self, materials: &[KeyMaterial]) -> CoreResult<()> {
+        let ring = self.ring();
+        let mut checked = Vec::new();
+        for material in materials {
+            if !ring.keys.iter().any(|k| &k.material == material) {
+                checked.push(Arc::new(SigningKey::from_material(material)?));
+            }
         }
-        self.materials.put(&material.id, material)?;
+        for material in materials {
+            self.materials.put(&material.id, material)?;
+        }
+        *self
+            .checked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = checked;
         Ok(())
     }
 

@@ -195,14 +195,16 @@ impl Core {
         if let Some(clock) = clock {
             self.svc.store.meta_put(META_CLOCK, &clock)?;
         }
-        for material in &source.keys {
-            let material = if source.generate_keys {
-                keys::generate_like(material)?
-            } else {
-                material.clone()
-            };
-            self.svc.keys.store(&material)?;
-        }
+        let materials = if source.generate_keys {
+            source
+                .keys
+                .iter()
+                .map(keys::generate_like)
+                .collect::<CoreResult<Vec<_>>>()?
+        } else {
+            source.keys.clone()
+        };
+        self.svc.keys.store_all(&materials)?;
         let key_ids: Vec<String> = source.keys.iter().map(|k| k.id.clone()).collect();
         self.horizon().load(&source.world.horizon, &key_ids)?;
         self.fusionauth().load(&source.world.fusionauth, &key_ids)?;
