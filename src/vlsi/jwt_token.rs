@@ -103,7 +103,7 @@ fn public_keys_fragment(keys: PublicKeys) -> Result<String, SoapFault> {
     }
     let fragment = to_fragment(&JwtPublicKeyInfo {
         connection_server_name: keys.connection_server_name.clone(),
-        keys: keys.keys_pem,
+        keys: keys.keys_pem(),
     })?;
     RENDERED_KEYS.set(Some(RenderedKeys {
         ring: keys.ring,

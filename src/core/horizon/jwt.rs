@@ -22,10 +22,19 @@ pub struct GeneratedToken {
 #[derive(Debug, Clone)]
 pub struct PublicKeys {
     pub connection_server_name: String,
-    pub keys_pem: Vec<String>,
     /// The ring the keys come from: the same `Arc` until keys are reloaded, so an adapter
     /// may keep what it renders from them while it holds this.
     pub ring: Arc<KeyRing>,
+}
+
+impl PublicKeys {
+    /// The PEM of every publishable key, in ring order.
+    pub fn keys_pem(&self) -> Vec<String> {
+        self.ring
+            .public()
+            .filter_map(|k| k.public_pem.clone())
+            .collect()
+    }
 }
 
 impl Horizon<'_> {
@@ -131,11 +140,9 @@ impl Horizon<'_> {
 
     /// `JwtToken_GetPublicKeys`: one entry for this emulated server, PEM SPKI per key.
     pub fn public_keys(&self) -> PublicKeys {
-        let ring = self.svc.keys.ring();
         PublicKeys {
             connection_server_name: self.settings().connection_server_name.clone(),
-            keys_pem: ring.public().filter_map(|k| k.public_pem.clone()).collect(),
-            ring,
+            ring: self.svc.keys.ring(),
         }
     }
 }
