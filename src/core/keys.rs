@@ -100,6 +100,14 @@ fn pem_wrap(label: &str, der: &[u8]) -> String {
 }
 
 impl SigningKey {
+    /// The parsed RSA key pair, for signatures other than a JWS (SAML); `None` unless RSA.
+    pub fn rsa_pair(&self) -> Option<&aws_lc_rs::rsa::KeyPair> {
+        match &self.ops {
+            KeyOps::Asymmetric(k) => k.rsa_pair(),
+            KeyOps::Hmac { .. } => None,
+        }
+    }
+
     pub fn from_material(m: &KeyMaterial) -> CoreResult<Self> {
         let algorithm = parse_algorithm(&m.algorithm)?;
         let id = m.id.as_str();

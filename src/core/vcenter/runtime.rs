@@ -2,7 +2,7 @@
 //! certificate (JWKS `x5c`, SAML `KeyInfo`) and the issuer names built from the host.
 
 use crate::core::error::{CoreError, CoreResult};
-use crate::core::keys::{Jwks, KeyOps, SigningKey};
+use crate::core::keys::{Jwks, SigningKey};
 use crate::core::tokens::{self, Claims};
 use crate::spec::VcenterSpec;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -87,6 +87,15 @@ fn self_signed_cert(key: &SigningKey, pkcs8_pem: &str, domain: &str) -> CoreResu
     Ok(cert.der().to_vec())
 }
 
+fn rsa_pair(key: &SigningKey) -> CoreResult<&aws_lc_rs::rsa::KeyPair> {
+    key.rsa_pair().ok_or_else(|| {
+        CoreError::Internal(format!(
+            "vCenter signing key {} is not an RSA key pair",
+            key.id
+        ))
+    })
+}
+
 impl VcenterRuntime {
     /// The runtime for `spec` and `key`; the certificate of `previous` is kept when it was
     /// made for the same key (the ring keeps a key's `Arc` while its material is unchanged)
@@ -96,12 +105,7 @@ impl VcenterRuntime {
         key: Arc<SigningKey>,
         previous: Option<&VcenterRuntime>,
     ) -> CoreResult<Self> {
-        if !matches!(&key.ops, KeyOps::Asymmetric(k) if k.rsa_pair().is_some()) {
-            return Err(CoreError::Internal(format!(
-                "vCenter signing key {} is not an RSA key pair",
-                key.id
-            )));
-        }
+        rsa_pair(&key)?;
         let cert_der = match previous {
             Some(p) if Arc::ptr_eq(&p.key, &key) && p.spec.domain == spec.domain => {
                 p.cert_der.clone()
@@ -117,13 +121,7 @@ impl VcenterRuntime {
 
     /// The signing key pair (checked to be RSA when the runtime was built).
     pub(super) fn rsa(&self) -> CoreResult<&aws_lc_rs::rsa::KeyPair> {
-        match &self.key.ops {
-            KeyOps::Asymmetric(k) => k.rsa_pair(),
-            KeyOps::Hmac { .. } => None,
-        }
-        .ok_or_else(|| {
-            CoreError::Internal(format!("vCenter signing key {} is not RSA", self.key.id))
-        })
+        rsa_pair(&self.key)
     }
 
     /// DER of the self-signed certificate for the key, made on first use.
@@ -179,17 +177,6 @@ impl VcenterRuntime {
         let sha256 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, cert_der);
         jwk.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(sha256.as_ref()));
         Ok(Jwks { keys: vec![jwk] })
-    }
-
-    pub fn cert_pem(&self) -> CoreResult<String> {
-        let b64 = STANDARD.encode(self.cert_der()?);
-        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-        for chunk in b64.as_bytes().chunks(64) {
-            out.push_str(&String::from_utf8_lossy(chunk));
-            out.push('\n');
-        }
-        out.push_str("-----END CERTIFICATE-----\n");
-        Ok(out)
     }
 }
 
