@@ -164,6 +164,7 @@ fn push_digits(out: &mut String, n: u32, width: u32) {
     }
 }
 
+/// RFC 3339 with milliseconds, for event times.
 pub fn rfc3339_ms(ms: i64) -> String {
     let dt = datetime_from_ms(ms);
     let mut out = String::with_capacity(24);
