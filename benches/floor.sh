@@ -5,6 +5,9 @@
 # beside openssl speed. The gap between floor and vlsim is what vlsim adds; the gap between
 # floor and openssl is HTTP over loopback here.
 #
+# The floor is sent the very requests vlsim is sent (the same SOAP bodies and cookie, the
+# same Bearer tokens, the same refresh-grant form), so both read and answer alike.
+#
 # Floor and vlsim run side by side (both pinned alike, only one under load at a time) and
 # each path is measured in alternating slices, floor then vlsim, --rounds times: on a shared
 # machine whose speed drifts by tens of percent within a minute, only a ratio taken over
@@ -119,9 +122,6 @@ for mode in one all; do
     --workers "$workers" --journal-size 0
   V=$URL; VPID=$PID
 
-  floor_post() { request POST "" "" ""; }
-  floor_bearer() { request GET "" "" "Bearer $FLOOR_TOKEN"; }
-  FLOOR_TOKEN=$(curl -sf -X POST "$F/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   keys_request() { request POST "$XML" "$WORK/keys.xml" ""; }
   COOKIE=$(vlsi_cookie)
   generate_request() { request POST "$XML" "$WORK/generate.xml" "" "$COOKIE"; }
@@ -140,21 +140,21 @@ for mode in one all; do
   RSA_SIGN_LIMIT=$(python3 -c "print($RSA_SIGN*$mult)")
   RSA_VERIFY_LIMIT=$(python3 -c "print($RSA_VERIFY*$mult)")
   pair "RS256 sign: SOAP JwtToken_Generate" "$mode" 16 "$RSA_SIGN_LIMIT" \
-    "$F/sign" floor_post "$V/view-vlsi/sdk" generate_request
+    "$F/sign" generate_request "$V/view-vlsi/sdk" generate_request
   pair "no crypto: SOAP JwtToken_GetPublicKeys" "$mode" 16 null \
-    "$F/keys" floor_post "$V/view-vlsi/sdk" keys_request
+    "$F/keys" keys_request "$V/view-vlsi/sdk" keys_request
   pair "RS256 verify: GET /api/jwt/validate" "$mode" 32 "$RSA_VERIFY_LIMIT" \
-    "$F/verify" floor_bearer "$V/api/jwt/validate" validate_request
+    "$F/verify" validate_request "$V/api/jwt/validate" validate_request
   pair "RS256 verify: Horizon REST Bearer (GET /rest/monitor/connection-servers)" "$mode" 32 "$RSA_VERIFY_LIMIT" \
-    "$F/verify" floor_bearer "$V/rest/monitor/connection-servers" rest_request
+    "$F/verify" rest_request "$V/rest/monitor/connection-servers" rest_request
   pair "RS256 sign: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
-    "$F/token" floor_post "$V/oauth2/token" refresh_request
+    "$F/token" refresh_request "$V/oauth2/token" refresh_request
   # ES256 last: it switches the Horizon signing key to the EC fixture key.
   sed '/^\[horizon\]/,/^\[/ s/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
     | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$V/_vlsim/seed" > /dev/null
   COOKIE=$(vlsi_cookie)
   pair "ES256 sign: SOAP JwtToken_Generate (EC key)" "$mode" 16 "$(python3 -c "print($EC_SIGN*$mult)")" \
-    "$F/sign?alg=ES256" floor_post "$V/view-vlsi/sdk" generate_request
+    "$F/sign?alg=ES256" generate_request "$V/view-vlsi/sdk" generate_request
   kill "$FPID"; wait "$FPID" 2>/dev/null || true
   kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
 done

@@ -1,13 +1,15 @@
 //! The floor for vlsim's hot paths on this machine: an actix-web server that does nothing
-//! but the crypto and the shape of each answer, with vlsim's own key code. No SOAP parsing,
-//! no sessions, no events, no store. `benches/floor.sh` drives it with the same wrk setup
-//! as `benches/run.sh`, so the gap between the two is what vlsim itself adds.
+//! but read the request, the crypto and the shape of each answer, with vlsim's own key
+//! code. No SOAP parsing, no sessions, no events, no store. `benches/floor.sh` sends it the
+//! very requests it sends vlsim (same bodies, cookies and tokens), so the gap between the
+//! two is what vlsim itself adds.
 //!
 //! - `POST /sign` (`/sign?alg=ES256`): a token with fresh `iat`/`jti` claims, in a SOAP
 //!   envelope of Generate's shape (the floor of `JwtToken_Generate`, RS256 or ES256).
 //! - `POST /keys`: the PEM public keys in a SOAP envelope (the floor of GetPublicKeys).
-//! - `GET /verify`: checks the Bearer token and returns its claims as JSON (the floor of
-//!   `/api/jwt/validate` and of a Horizon REST Bearer check).
+//! - `GET /verify`: checks the Bearer token with the fixture key its JWS header names and
+//!   returns its claims as JSON (the floor of `/api/jwt/validate` and of a Horizon REST
+//!   Bearer check, given the tokens vlsim issued).
 //! - `POST /token`: an RS256 access token in an OAuth2 token response (the floor of
 //!   `/oauth2/token`'s refresh grant, less the refresh-token lookup).
 //!
@@ -16,11 +18,13 @@
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use vlsim::core::keys::{KeyOps, SigningKey};
+use vlsim::core::keys::{KeyOps, KeyRing, SigningKey};
 
 struct Floor {
     key: SigningKey,
     ec_key: SigningKey,
+    /// Every fixture key: a Bearer token's header picks its key.
+    ring: KeyRing,
     /// The public keys as GetPublicKeys lists them.
     public_pems: Vec<String>,
     clock: vlsim::clock::SharedClock,
@@ -44,7 +48,8 @@ fn soap(body: &str) -> HttpResponse {
         ))
 }
 
-async fn sign(floor: web::Data<Arc<Floor>>, req: HttpRequest) -> HttpResponse {
+// Each POST handler takes the body, as vlsim's do, so the request is read alike.
+async fn sign(floor: web::Data<Arc<Floor>>, req: HttpRequest, _body: web::Bytes) -> HttpResponse {
     let key = if req.query_string() == "alg=ES256" {
         &floor.ec_key
     } else {
@@ -61,7 +66,7 @@ async fn sign(floor: web::Data<Arc<Floor>>, req: HttpRequest) -> HttpResponse {
     }
 }
 
-async fn public_keys(floor: web::Data<Arc<Floor>>) -> HttpResponse {
+async fn public_keys(floor: web::Data<Arc<Floor>>, _body: web::Bytes) -> HttpResponse {
     let mut body = String::from(r#"<JwtToken_GetPublicKeysResponse xmlns="urn:vdi"><returnval>"#);
     for pem in &floor.public_pems {
         body.push_str("<keys>");
@@ -72,7 +77,7 @@ async fn public_keys(floor: web::Data<Arc<Floor>>) -> HttpResponse {
     soap(&body)
 }
 
-async fn token(floor: web::Data<Arc<Floor>>) -> HttpResponse {
+async fn token(floor: web::Data<Arc<Floor>>, _body: web::Bytes) -> HttpResponse {
     let KeyOps::Asymmetric(key) = &floor.key.ops else {
         return HttpResponse::InternalServerError().finish();
     };
@@ -85,15 +90,18 @@ async fn token(floor: web::Data<Arc<Floor>>) -> HttpResponse {
 }
 
 async fn verify(floor: web::Data<Arc<Floor>>, req: HttpRequest) -> HttpResponse {
-    let KeyOps::Asymmetric(key) = &floor.key.ops else {
-        return HttpResponse::InternalServerError().finish();
-    };
     let token = req
         .headers()
         .get("authorization")
         .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
+    let key = token
+        .split_once('.')
+        .and_then(|(header, _)| floor.ring.signing_with_header(header));
+    let Some(KeyOps::Asymmetric(key)) = key.as_ref().map(|k| &k.ops) else {
+        return HttpResponse::Unauthorized().finish();
+    };
     match key
         .verify_jws(token)
         .ok()
@@ -129,6 +137,7 @@ async fn main() -> std::io::Result<()> {
         key: SigningKey::from_material(material).expect("fixture key"),
         ec_key: SigningKey::from_material(ec).expect("fixture key"),
         public_pems: ring.iter().filter_map(|k| k.public_pem.clone()).collect(),
+        ring: KeyRing::new(ring),
         clock: vlsim::clock::Clock::new(),
         issued: AtomicU64::new(0),
     });
