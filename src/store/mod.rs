@@ -11,6 +11,7 @@
 
 //! Every relation has two sled trees, one per side: see `sides.rs`.
 
+mod group;
 mod health;
 mod log;
 mod manifest;
@@ -155,6 +156,8 @@ struct Inner {
     /// The threads emptying an idle side, which [`Store::close`] waits for: each holds the
     /// store (and so sled's lock on the data dir) while it works.
     background: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Concurrent [`Store::flush`] calls share sled flushes.
+    flushes: Arc<group::FlushGroup>,
 }
 
 #[derive(Clone)]
@@ -248,6 +251,7 @@ impl Store {
                 switching: Mutex::default(),
                 closed: Default::default(),
                 background: Mutex::default(),
+                flushes: Arc::default(),
             }),
         }
     }
@@ -383,13 +387,6 @@ impl Store {
     /// #1241 and #1308: seen here under a login storm), so the blocking flush runs on the
     /// blocking pool instead. Concurrent flushes group naturally: each makes everything
     /// written so far stable, and a flush that finds it already stable returns at once.
-    pub async fn flush(&self) -> StoreResult<()> {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || store.flush_blocking())
-            .await
-            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(format!("flush task: {e}"))))?
-    }
-
     pub fn flush_blocking(&self) -> StoreResult<()> {
         let drained = self.drain_logs();
         // Log segments written before this flush are durable once it succeeds; until then
