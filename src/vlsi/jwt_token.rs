@@ -67,7 +67,7 @@ async fn generate(call: Call) -> Result<Reply, SoapFault> {
         token: generated.token,
         expiry_time: Some(crate::clock::rfc3339_secs(generated.expires_at)),
     };
-    Ok(Reply::with(to_fragment(&info)?))
+    Ok(Reply::with(info.fragment()))
 }
 
 async fn get_public_keys(call: Call) -> Result<Reply, SoapFault> {

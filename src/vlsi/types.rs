@@ -38,6 +38,41 @@ pub struct JwtTokenInfo {
     pub expiry_time: Option<String>,
 }
 
+impl JwtTokenInfo {
+    /// The same fragment [`to_fragment`] makes (a test holds them equal), written directly:
+    /// `JwtToken_Generate` is a hot path and yaserde's writer cost more than the rest of
+    /// the reply.
+    pub fn fragment(&self) -> String {
+        let mut out = String::with_capacity(self.token.len() + 96);
+        out.push_str("<returnval><token>");
+        push_pcdata(&mut out, &self.token);
+        out.push_str("</token>");
+        if let Some(expiry) = &self.expiry_time {
+            out.push_str("<expiryTime>");
+            push_pcdata(&mut out, expiry);
+            out.push_str("</expiryTime>");
+        }
+        out.push_str("</returnval>");
+        out
+    }
+}
+
+/// Character data escaped as yaserde's writer escapes it (`&`, `<`, `>`).
+fn push_pcdata(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>']) {
+        let (plain, special) = rest.split_at(at);
+        out.push_str(plain);
+        out.push_str(match special.as_bytes().first() {
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            _ => "&gt;",
+        });
+        rest = special.get(1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+}
+
 /// `vdi.infrastructure.JwtToken.JwtPublicKeyInfo`, one per Connection Server.
 #[derive(Debug, Default, Clone, PartialEq, YaDeserialize, YaSerialize)]
 #[yaserde(rename = "returnval")]
@@ -80,6 +115,25 @@ mod tests {
             to_fragment(&keys).unwrap(),
             "<returnval><connectionServerName>cs</connectionServerName><keys>k1</keys><keys>k2</keys></returnval>"
         );
+    }
+
+    #[test]
+    fn the_direct_token_fragment_is_yaserdes() {
+        for (token, expiry) in [
+            (
+                "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
+                Some("2026-01-01T00:00:00Z"),
+            ),
+            ("a&b<c>d\"e'f&&", Some("<&>")),
+            ("", None),
+            ("é&ü", Some("")),
+        ] {
+            let info = JwtTokenInfo {
+                token: token.into(),
+                expiry_time: expiry.map(str::to_string),
+            };
+            assert_eq!(info.fragment(), to_fragment(&info).unwrap(), "{token:?}");
+        }
     }
 
     #[test]
