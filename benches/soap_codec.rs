@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use vlsim::soap;
 use vlsim::vlsi::dispatch;
-use vlsim::vlsi::types::{to_fragment, JwtTokenInfo};
+use vlsim::vlsi::types::JwtTokenInfo;
 use vlsim::xml::Limits;
 
 // The allocator the binary uses (src/main.rs), so figures match the server's.
@@ -31,8 +31,7 @@ fn codec(c: &mut Criterion) {
                 token: token.clone(),
                 expiry_time: Some(vlsim::clock::rfc3339_secs(1_700_000_000 + minutes * 60)),
             };
-            let content = to_fragment(&info).ok()?;
-            Some(soap::envelope(&dispatch::response_element(op, &content)))
+            Some(dispatch::response_envelope(op, &info.fragment()))
         })
     });
 }

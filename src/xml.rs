@@ -7,7 +7,7 @@ use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_depth: usize,
     pub max_elements: usize,

@@ -1,9 +1,12 @@
 //! Generic SOAP 1.1: read an envelope into a bounded tree, write responses and faults.
 //! Knows nothing of Horizon; `vlsi/` supplies the operations and the fault types.
 
+mod recent;
+
 use crate::xml::{self, Element, Limits, XmlError};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
+pub use recent::read_envelope_recent;
 
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -74,7 +77,7 @@ impl SoapFault {
 }
 
 /// A parsed SOAP request.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Envelope {
     pub header: Option<Element>,
     /// The single child of `Body`: the operation element.
@@ -148,10 +151,17 @@ pub fn read_envelope(body: &[u8], limits: Limits) -> Result<Envelope, SoapFault>
 
 /// Wraps rendered body content in a SOAP 1.1 envelope.
 pub fn envelope(body_content: &str) -> String {
-    let mut out =
-        String::with_capacity(ENVELOPE_OPEN.len() + body_content.len() + ENVELOPE_CLOSE.len());
+    envelope_of(&[body_content])
+}
+
+/// A SOAP 1.1 envelope around the concatenation of `parts`.
+pub fn envelope_of(parts: &[&str]) -> String {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut out = String::with_capacity(ENVELOPE_OPEN.len() + len + ENVELOPE_CLOSE.len());
     out.push_str(ENVELOPE_OPEN);
-    out.push_str(body_content);
+    for part in parts {
+        out.push_str(part);
+    }
     out.push_str(ENVELOPE_CLOSE);
     out
 }

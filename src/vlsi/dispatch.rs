@@ -71,7 +71,10 @@ impl FromRequest for SoapRequest {
             let body = crate::http::read_body(&req, payload, state.config.body_limit)
                 .await
                 .map_err(|e| SoapFault::client(e.to_string()))?;
-            Ok(Self(soap::read_envelope(&body, state.config.xml_limits)?))
+            Ok(Self(soap::read_envelope_recent(
+                &body,
+                state.config.xml_limits,
+            )?))
         })
     }
 }
@@ -111,19 +114,21 @@ pub async fn sdk_post(
                     response.cookie(cookie);
                 }
             }
-            response.body(soap::envelope(&response_element(operation, &reply.content)))
+            response.body(response_envelope(operation, &reply.content))
         }
     }
 }
 
-/// `<{Method}Response xmlns="urn:vdi">{content}</{Method}Response>` (empty when the method
-/// returns nothing).
-pub fn response_element(operation: &Operation, content: &str) -> String {
+/// The envelope around `<{Method}Response xmlns="urn:vdi">{content}</{Method}Response>`
+/// (empty when the method returns nothing), written once: a GetPublicKeys reply is a few
+/// KB of PEM.
+pub fn response_envelope(operation: &Operation, content: &str) -> String {
     let name = operation.name;
+    let open = format!(r#"<{name}Response xmlns="{VDI_NS}""#);
     if content.is_empty() {
-        format!(r#"<{name}Response xmlns="{VDI_NS}"/>"#)
+        soap::envelope_of(&[&open, "/>"])
     } else {
-        format!(r#"<{name}Response xmlns="{VDI_NS}">{content}</{name}Response>"#)
+        soap::envelope_of(&[&open, ">", content, "</", name, "Response>"])
     }
 }
 
