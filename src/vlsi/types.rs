@@ -59,6 +59,11 @@ impl JwtTokenInfo {
 
 /// Character data escaped as yaserde's writer escapes it (`&`, `<`, `>`).
 fn push_pcdata(out: &mut String, text: &str) {
+    // Tokens and timestamps have none: one byte scan, then a single copy.
+    if !text.bytes().any(|b| matches!(b, b'&' | b'<' | b'>')) {
+        out.push_str(text);
+        return;
+    }
     let mut rest = text;
     while let Some(at) = rest.find(['&', '<', '>']) {
         let (plain, special) = rest.split_at(at);
