@@ -117,7 +117,7 @@ PY
 for mode in one all; do
   if [ "$mode" = one ]; then workers=1; pin=0; mult=1; else workers=$CORES; pin=""; mult=$CORES; fi
   echo "== $mode worker(s)"
-  launch floor "$pin" "$FLOOR" "$workers"; F=$URL; FPID=$PID
+  launch floor "$pin" "$FLOOR" "$workers" "$WORK/floor-db-$mode"; F=$URL; FPID=$PID
   launch vlsim "$pin" env VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data-$mode" \
     --workers "$workers" --journal-size 0
   V=$URL; VPID=$PID
@@ -149,6 +149,8 @@ for mode in one all; do
     "$F/verify" rest_request "$V/rest/monitor/connection-servers" rest_request
   pair "RS256 sign: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
     "$F/token" refresh_request "$V/oauth2/token" refresh_request
+  pair "RS256 sign + a durable write: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
+    "$F/token?durable" refresh_request "$V/oauth2/token" refresh_request
   # ES256 last: it switches the Horizon signing key to the EC fixture key.
   sed '/^\[horizon\]/,/^\[/ s/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
     | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$V/_vlsim/seed" > /dev/null

@@ -12,8 +12,11 @@
 //!   Bearer check, given the tokens vlsim issued).
 //! - `POST /token`: an RS256 access token in an OAuth2 token response (the floor of
 //!   `/oauth2/token`'s refresh grant, less the refresh-token lookup).
+//! - `POST /token?durable`: the same, with one record written to a sled database and
+//!   flushed before the answer (the floor of a refresh grant with the durability vlsim
+//!   promises: what a client was handed survives a crash).
 //!
-//!   cargo run --profile perf --example floor_server -- WORKERS
+//!   cargo run --profile perf --example floor_server -- WORKERS [DB_DIR]
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +32,8 @@ struct Floor {
     public_pems: Vec<String>,
     clock: vlsim::clock::SharedClock,
     issued: AtomicU64,
+    /// Where `/token?durable` writes (a temporary database).
+    db: sled::Db,
 }
 
 fn claims(floor: &Floor) -> String {
@@ -77,11 +82,25 @@ async fn public_keys(floor: web::Data<Arc<Floor>>, _body: web::Bytes) -> HttpRes
     soap(&body)
 }
 
-async fn token(floor: web::Data<Arc<Floor>>, _body: web::Bytes) -> HttpResponse {
+async fn token(floor: web::Data<Arc<Floor>>, req: HttpRequest, _body: web::Bytes) -> HttpResponse {
     let KeyOps::Asymmetric(key) = &floor.key.ops else {
         return HttpResponse::InternalServerError().finish();
     };
-    match key.sign_jws(claims(&floor).as_bytes()) {
+    let signed = key.sign_jws(claims(&floor).as_bytes());
+    if let (Ok(token), "durable") = (&signed, req.query_string()) {
+        let db = floor.db.clone();
+        let record = token.clone();
+        let written = web::block(move || {
+            let id = db.generate_id()?;
+            db.insert(id.to_be_bytes(), record.as_bytes())?;
+            db.flush()
+        })
+        .await;
+        if !matches!(written, Ok(Ok(_))) {
+            return HttpResponse::InternalServerError().finish();
+        }
+    }
+    match signed {
         Ok(token) => HttpResponse::Ok().json(serde_json::json!({
             "access_token": token, "token_type": "Bearer", "expires_in": 1800,
         })),
@@ -119,6 +138,10 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|w| w.parse().ok())
         .unwrap_or(1);
+    let db_path = std::env::args().nth(2).map_or_else(
+        || std::env::temp_dir().join(format!("vlsim-floor-{}", std::process::id())),
+        std::path::PathBuf::from,
+    );
     vlsim::core::install_crypto_provider();
     let (world, keys) = vlsim::fixtures::embedded().expect("embedded fixtures");
     let material = keys
@@ -140,6 +163,13 @@ async fn main() -> std::io::Result<()> {
         ring: KeyRing::new(ring),
         clock: vlsim::clock::Clock::new(),
         issued: AtomicU64::new(0),
+        // Where benches/floor.sh says, beside vlsim's data dir (sled alone would put a
+        // temporary database in /dev/shm, which never touches a disk).
+        db: sled::Config::new()
+            .path(db_path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .expect("a temporary sled database"),
     });
     let server = HttpServer::new(move || {
         App::new()
