@@ -14,7 +14,7 @@ command -v node >/dev/null || { echo "node is needed" >&2; exit 2; }
 BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
 [ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "== installing oauth2-mock-server"
 (cd "$WORK" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund oauth2-mock-server@9 >/dev/null)

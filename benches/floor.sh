@@ -39,7 +39,7 @@ if [ -z "${VLSIM_BIN:-}" ] || [ -z "${FLOOR_BIN:-}" ]; then
 fi
 CORES=$(nproc)
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 openssl speed -seconds 3 rsa2048 ecdsap256 2>/dev/null > "$WORK/speed.txt"
 RSA_SIGN=$(awk '/^rsa 2048 bits/ {print $6}' "$WORK/speed.txt")

@@ -21,7 +21,7 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2;
 BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
 [ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 VLSIM_LOG=warn "$BIN" serve --listen 127.0.0.1:0 --data-dir "$WORK/data" --journal-size 0 \
   > "$WORK/url" 2>/dev/null &

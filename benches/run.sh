@@ -29,7 +29,7 @@ BIN=${VLSIM_BIN:-$PWD/target/perf/vlsim}
 [ -n "${VLSIM_BIN:-}" ] || cargo build --profile perf --locked --bin vlsim
 CORES=$(nproc)
 WORK=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 echo "== crypto limit (openssl speed, one core)"
 openssl speed -seconds 3 rsa2048 ecdsap256 2>/dev/null > "$WORK/speed.txt"
