@@ -154,14 +154,20 @@ mod tests {
     use super::*;
     use futures_util::FutureExt;
 
-    #[test]
-    fn a_waiter_behind_a_running_flush_is_covered_by_the_next_one() {
+    /// A group whose first caller leads a flush: (group, the ticket that flush covers).
+    fn leading() -> (Arc<FlushGroup>, u64) {
         let group = Arc::new(FlushGroup::default());
         let first = group.ticket();
         let Some(Turn::Lead(covers)) = group.wait_or_lead(first).now_or_never() else {
             panic!("the first caller leads");
         };
         assert_eq!(covers, first);
+        (group, covers)
+    }
+
+    #[test]
+    fn a_waiter_behind_a_running_flush_is_covered_by_the_next_one() {
+        let (group, covers) = leading();
         // Writes made while that flush runs are not covered by it.
         let second = group.ticket();
         let third = group.ticket();
@@ -184,12 +190,8 @@ mod tests {
 
     #[test]
     fn a_failed_or_abandoned_flush_covers_nobody_and_lets_the_next_lead() {
-        let group = Arc::new(FlushGroup::default());
-        let first = group.ticket();
-        let Some(Turn::Lead(covers)) = group.wait_or_lead(first).now_or_never() else {
-            panic!("the first caller leads");
-        };
-        let mut waiting = Box::pin(group.wait_or_lead(first));
+        let (group, covers) = leading();
+        let mut waiting = Box::pin(group.wait_or_lead(covers));
         assert!((&mut waiting).now_or_never().is_none());
         drop(Lead::new(group.clone(), covers)); // failed: not reported as a success
         assert!(matches!(waiting.now_or_never(), Some(Turn::Lead(_))));
