@@ -11,9 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 impl Store {
-    /// Makes every write made before the call durable. Concurrent callers share flushes
-    /// (group commit, `group.rs`): one that finds a flush running waits for the next, which
-    /// covers it and everyone else who arrived meanwhile.
+    /// Makes every write made before the call durable. Called before acknowledging writes
+    /// a client may rely on after a crash. Concurrent callers share flushes: one that finds
+    /// a flush running waits for the next, which covers it and everyone else who arrived
+    /// meanwhile. The flush itself is [`Store::flush_blocking`] on the blocking pool: sled's
+    /// own `flush_async` can leave concurrent callers waiting forever (sled issues #1241
+    /// and #1308: seen here under a login storm).
     pub async fn flush(&self) -> StoreResult<()> {
         let group = &self.inner.flushes;
         let ticket = group.ticket();
@@ -99,11 +102,9 @@ impl FlushGroup {
                     return Turn::Lead(tickets.issued);
                 }
             }
-            // Seen above, so a flush finishing from here on wakes this; the sender lives
-            // as long as `self`, which the caller borrows.
-            if durable.changed().await.is_err() {
-                return Turn::Lead(ticket);
-            }
+            // Seen above, so a flush finishing from here on wakes this. It cannot fail: the
+            // sender lives in `self`, which this borrows.
+            let _ = durable.changed().await;
         }
     }
 

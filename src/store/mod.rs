@@ -380,13 +380,8 @@ impl Store {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Durably writes everything written so far. Called before acknowledging writes a
-    /// client may rely on after a crash.
-    ///
-    /// sled's own `flush_async` can leave concurrent callers waiting forever (sled issues
-    /// #1241 and #1308: seen here under a login storm), so the blocking flush runs on the
-    /// blocking pool instead. Concurrent flushes group naturally: each makes everything
-    /// written so far stable, and a flush that finds it already stable returns at once.
+    /// Durably writes everything written so far, blocking this thread. Request paths call
+    /// [`Store::flush`] instead (`group.rs`), which runs this on the blocking pool.
     pub fn flush_blocking(&self) -> StoreResult<()> {
         let drained = self.drain_logs();
         // Log segments written before this flush are durable once it succeeds; until then
