@@ -9,6 +9,7 @@ use super::{read_envelope, Envelope, SoapFault};
 use crate::xml::Limits;
 use actix_web::web::Bytes;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 
 /// Envelopes kept per worker thread.
 const KEPT: usize = 8;
@@ -21,15 +22,9 @@ struct Parsed {
     envelope: Envelope,
 }
 
-#[derive(Default)]
-struct Recent {
-    parsed: Vec<Parsed>,
-    /// Where the next one goes once `parsed` is full (oldest first).
-    next: usize,
-}
-
 thread_local! {
-    static RECENT: RefCell<Recent> = RefCell::default();
+    /// Oldest first.
+    static RECENT: RefCell<VecDeque<Parsed>> = RefCell::default();
 }
 
 /// [`read_envelope`], answered from this worker's recent parses when `body` is one of them.
@@ -39,7 +34,6 @@ pub fn read_envelope_recent(body: &Bytes, limits: Limits) -> Result<Envelope, So
     }
     let known = RECENT.with_borrow(|recent| {
         recent
-            .parsed
             .iter()
             .find(|p| p.body == *body && p.limits == limits)
             .map(|p| p.envelope.clone())
@@ -54,12 +48,10 @@ pub fn read_envelope_recent(body: &Bytes, limits: Limits) -> Result<Envelope, So
             limits,
             envelope: envelope.clone(),
         };
-        if recent.parsed.len() < KEPT {
-            recent.parsed.push(parsed);
-        } else if let Some(slot) = recent.parsed.get_mut(recent.next) {
-            *slot = parsed;
-            recent.next = (recent.next + 1) % KEPT;
+        if recent.len() == KEPT {
+            recent.pop_front();
         }
+        recent.push_back(parsed);
     });
     Ok(envelope)
 }

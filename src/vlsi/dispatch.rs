@@ -124,11 +124,20 @@ pub async fn sdk_post(
 /// KB of PEM.
 pub fn response_envelope(operation: &Operation, content: &str) -> String {
     let name = operation.name;
-    let open = format!(r#"<{name}Response xmlns="{VDI_NS}""#);
     if content.is_empty() {
-        soap::envelope_of(&[&open, "/>"])
+        soap::envelope_of(&["<", name, "Response xmlns=\"", VDI_NS, "\"/>"])
     } else {
-        soap::envelope_of(&[&open, ">", content, "</", name, "Response>"])
+        soap::envelope_of(&[
+            "<",
+            name,
+            "Response xmlns=\"",
+            VDI_NS,
+            "\">",
+            content,
+            "</",
+            name,
+            "Response>",
+        ])
     }
 }
 

@@ -57,7 +57,8 @@ impl JwtTokenInfo {
     }
 }
 
-/// Character data escaped as yaserde's writer escapes it (`&`, `<`, `>`).
+/// Character data escaped as yaserde's writer escapes it (`&`, `<`, `>`; quick-xml's
+/// `partial_escape` also escapes carriage returns, so it would not match).
 fn push_pcdata(out: &mut String, text: &str) {
     // Tokens and timestamps have none: one byte scan, then a single copy.
     if !text.bytes().any(|b| matches!(b, b'&' | b'<' | b'>')) {
