@@ -46,21 +46,16 @@ async fn serve(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
         String::from_utf8_lossy(&line).into_owned()
     });
     let started = Instant::now();
-    let mut reader = Some(reader);
     let code = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status.code();
         }
-        // The reader ends at the listening line, or at the end of stdout: a server that
-        // refuses to start closes it as it exits, which can be seen before its exit is.
-        let listening = match reader.take_if(|r| r.is_finished()) {
-            Some(done) => done.join().unwrap().contains("listening on"),
-            None => false,
-        };
-        if reader.is_none() && !listening {
-            break child.wait().unwrap().code();
-        }
-        if listening || started.elapsed() > Duration::from_secs(60) {
+        if reader.is_finished() || started.elapsed() > Duration::from_secs(60) {
+            // The reader ends at the listening line, or at the end of stdout: a server that
+            // refuses to start closes it as it exits, which can be seen before its exit is.
+            if reader.is_finished() && !reader.join().unwrap().contains("listening on") {
+                break child.wait().unwrap().code();
+            }
             // It is listening (or hung): stop it.
             let _ = Command::new("kill")
                 .args(["-TERM", &child.id().to_string()])
