@@ -4,9 +4,10 @@
 use crate::clock::SharedClock;
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::sweep::{self, Batch};
-use crate::store::{trees, Page, Store, StoreResult, Table};
+use crate::store::{trees, Page, RecentDecodes, Store, StoreResult, Table};
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
 /// How stale a session's `last_access` may get before a use writes it back.
 const TOUCH_GRANULARITY_MS: i64 = 1000;
@@ -44,6 +45,11 @@ pub struct NewSession<'a> {
     pub privileges: Vec<String>,
     pub idle_timeout_secs: i64,
     pub method: &'a str,
+}
+
+thread_local! {
+    /// Sessions this worker decoded lately: most calls come with one of a few sessions.
+    static RECENT: RefCell<RecentDecodes<Session>> = const { RefCell::new(RecentDecodes::new()) };
 }
 
 fn not_authenticated() -> CoreError {
@@ -88,7 +94,7 @@ impl Sessions {
     /// The live session `id` on `surface`, touched (its idle timer restarts). An expired
     /// session is removed and reported as not authenticated.
     pub fn get(&self, surface: Surface, id: &str) -> CoreResult<Session> {
-        let Some(mut session) = self.table.get(id)? else {
+        let Some(mut session) = self.table.get_recent(id, &RECENT)? else {
             return Err(not_authenticated());
         };
         if session.surface != surface {

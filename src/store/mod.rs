@@ -22,7 +22,7 @@ mod table;
 pub use health::quietly;
 pub use log::{Log, Logged, RevIter};
 pub use manifest::{Manifest, MANIFEST_FILE};
-pub use table::{Op, Page, Table};
+pub use table::{Op, Page, RecentDecodes, Table};
 
 use health::Health;
 use segments::LogTail;

@@ -3,8 +3,11 @@
 use super::{Slot, Store, StoreError, StoreResult};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 /// One step of an atomic change across relations (see [`Store::transact`]).
 pub struct Op {
@@ -24,6 +27,42 @@ pub(super) enum OpKind {
 pub struct Page<T> {
     pub records: Vec<(Vec<u8>, T)>,
     pub next: Option<Vec<u8>>,
+}
+
+/// The last few records one thread decoded from a table, with the bytes they came from
+/// (see [`Table::get_recent`]). Bounded: the oldest goes when a new one comes.
+pub struct RecentDecodes<T> {
+    entries: VecDeque<(sled::IVec, T)>,
+}
+
+impl<T: Clone> RecentDecodes<T> {
+    const CAPACITY: usize = 8;
+
+    pub const fn new() -> Self {
+        Self {
+            entries: VecDeque::new(),
+        }
+    }
+
+    fn find(&self, bytes: &[u8]) -> Option<T> {
+        self.entries
+            .iter()
+            .find(|(kept, _)| kept.as_ref() == bytes)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn keep(&mut self, bytes: sled::IVec, value: T) {
+        if self.entries.len() >= Self::CAPACITY {
+            self.entries.pop_back();
+        }
+        self.entries.push_front((bytes, value));
+    }
+}
+
+impl<T: Clone> Default for RecentDecodes<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// One relation: a sled tree whose values are JSON-encoded `T`.
@@ -90,6 +129,29 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
             .with(|t| Ok(t.get(key.as_ref())?))?
             .map(|v| self.decode(&v))
             .transpose()
+    }
+
+    /// [`Table::get`], reusing what this thread decoded from the very same stored bytes
+    /// not long ago (`recent`): a hot record (the session or login behind every call) is
+    /// still read from the store each time, so a change or removal is seen at once, but
+    /// decoded once. Decoding is a pure function of the bytes; only a copy is handed out.
+    pub fn get_recent(
+        &self,
+        key: impl AsRef<[u8]>,
+        recent: &'static LocalKey<RefCell<RecentDecodes<T>>>,
+    ) -> StoreResult<Option<T>>
+    where
+        T: Clone,
+    {
+        let Some(bytes) = self.slot.with(|t| Ok(t.get(key.as_ref())?))? else {
+            return Ok(None);
+        };
+        if let Some(value) = recent.with_borrow(|recent| recent.find(&bytes)) {
+            return Ok(Some(value));
+        }
+        let value = self.decode(&bytes)?;
+        recent.with_borrow_mut(|recent| recent.keep(bytes, value.clone()));
+        Ok(Some(value))
     }
 
     pub fn put(&self, key: impl AsRef<[u8]>, value: &T) -> StoreResult<()> {
@@ -289,5 +351,59 @@ impl Store {
             Err(TransactionError::Abort(())) => Ok(false),
             Err(TransactionError::Storage(e)) => Err(self.noted(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static RECENT: RefCell<RecentDecodes<Vec<String>>> =
+            const { RefCell::new(RecentDecodes::new()) };
+    }
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn recent_decodes_see_every_change_and_removal_and_stay_bounded() {
+        let store = Store::temporary().unwrap();
+        let table: Table<Vec<String>> = store.table("recent-test").unwrap();
+        table.put("a", &words(&["one"])).unwrap();
+        assert_eq!(
+            table.get_recent("a", &RECENT).unwrap(),
+            Some(words(&["one"]))
+        );
+        // The second read is answered from the decode kept by the first.
+        assert_eq!(
+            table.get_recent("a", &RECENT).unwrap(),
+            Some(words(&["one"]))
+        );
+        table.put("a", &words(&["two"])).unwrap();
+        assert_eq!(
+            table.get_recent("a", &RECENT).unwrap(),
+            Some(words(&["two"]))
+        );
+        table.remove("a").unwrap();
+        assert_eq!(table.get_recent("a", &RECENT).unwrap(), None);
+        assert_eq!(table.get_recent("missing", &RECENT).unwrap(), None);
+
+        for i in 0..20 {
+            let key = format!("k{i}");
+            table.put(&key, &words(&[&key])).unwrap();
+            assert_eq!(
+                table.get_recent(&key, &RECENT).unwrap(),
+                Some(words(&[&key]))
+            );
+        }
+        RECENT.with_borrow(|recent| assert_eq!(recent.entries.len(), 8));
+        // An old record no longer kept is decoded again, and right.
+        assert_eq!(
+            table.get_recent("k0", &RECENT).unwrap(),
+            Some(words(&["k0"]))
+        );
     }
 }

@@ -13,8 +13,10 @@ use crate::core::error::{CoreError, CoreResult};
 use crate::core::events::NewEvent;
 use crate::core::identity::verify_password;
 use crate::core::tokens::{self, Expectations, Verified};
+use crate::store::RecentDecodes;
 use crate::surface::Surface;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 
 pub const EVENT_REST_LOGIN: &str = "REST_AUTH_LOGIN_SUCCESS";
 pub const EVENT_REST_LOGIN_FAILED: &str = "REST_AUTH_LOGIN_FAILURE";
@@ -26,6 +28,12 @@ const REST_MODULE: &str = "Rest";
 pub const PRIVILEGE_VIEW: &str = "ADMINISTRATOR_VIEW";
 /// How many expired logins each new login removes on its way.
 const SWEEP_ON_LOGIN: usize = 16;
+
+thread_local! {
+    /// Logins this worker decoded lately: a client sends one login's token call after call.
+    static RECENT_LOGINS: RefCell<RecentDecodes<RestLogin>> =
+        const { RefCell::new(RecentDecodes::new()) };
+}
 
 /// Which of a login's tokens a JWT is (its `token_use` claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,9 +289,8 @@ impl Horizon<'_> {
     /// Verifies a REST token of `token_use` and finds its live login.
     fn rest_token(&self, token: &str, token_use: TokenUse) -> CoreResult<(Verified, RestLogin)> {
         let settings = self.settings();
-        let issuers = vec![settings.connection_server_name.clone()];
         let expect = Expectations {
-            issuers: Some(&issuers),
+            issuers: Some(std::slice::from_ref(&settings.connection_server_name)),
             ..Default::default()
         };
         let ring = self.svc.keys.ring();
@@ -302,7 +309,7 @@ impl Horizon<'_> {
         }
         let login = verified
             .claim_str("sid")
-            .map(|sid| self.state.rest_logins.get(sid))
+            .map(|sid| self.state.rest_logins.get_recent(sid, &RECENT_LOGINS))
             .transpose()?
             .flatten()
             .filter(|l| now_ms < l.expires_ms)
