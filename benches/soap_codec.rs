@@ -31,7 +31,7 @@ fn codec(c: &mut Criterion) {
                 token: token.clone(),
                 expiry_time: Some(vlsim::clock::rfc3339_secs(1_700_000_000 + minutes * 60)),
             };
-            Some(dispatch::response_envelope(op, &info.fragment()))
+            Some(dispatch::response_envelope(op.name, &info.fragment()))
         })
     });
 }

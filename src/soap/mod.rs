@@ -7,6 +7,7 @@ use crate::xml::{self, Element, Limits, XmlError};
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 pub use recent::read_envelope_recent;
+use std::rc::Rc;
 
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -80,8 +81,9 @@ impl SoapFault {
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub header: Option<Element>,
-    /// The single child of `Body`: the operation element.
-    pub operation: Element,
+    /// The single child of `Body`: the operation element (shared: a worker's recent parses
+    /// hand it out again without copying the tree).
+    pub operation: Rc<Element>,
 }
 
 impl From<XmlError> for SoapFault {
@@ -146,7 +148,10 @@ pub fn read_envelope(body: &[u8], limits: Limits) -> Result<Envelope, SoapFault>
             "the SOAP Body must hold exactly one operation element",
         ));
     }
-    Ok(Envelope { header, operation })
+    Ok(Envelope {
+        header,
+        operation: Rc::new(operation),
+    })
 }
 
 /// Wraps rendered body content in a SOAP 1.1 envelope.

@@ -3,7 +3,7 @@
 //! fault rules, call the handler, frame `<Method>Response` (or the fault).
 
 use super::{
-    authentication, faults, injected_fault, jwt_token, query_service, Call, CookieChange,
+    authentication, faults, injected_fault, jwt_token, query_service, Call, Content, CookieChange,
     Operation, Reply, VlsiSession, COOKIE_PATH, SESSION_COOKIE, VDI_NS,
 };
 use crate::control::faults::Injected;
@@ -114,7 +114,12 @@ pub async fn sdk_post(
                     response.cookie(cookie);
                 }
             }
-            response.body(response_envelope(operation, &reply.content))
+            match reply.content {
+                Content::Fragment(content) => {
+                    response.body(response_envelope(operation.name, &content))
+                }
+                Content::Envelope(envelope) => response.body(envelope),
+            }
         }
     }
 }
@@ -122,8 +127,7 @@ pub async fn sdk_post(
 /// The envelope around `<{Method}Response xmlns="urn:vdi">{content}</{Method}Response>`
 /// (empty when the method returns nothing), written once: a GetPublicKeys reply is a few
 /// KB of PEM.
-pub fn response_envelope(operation: &Operation, content: &str) -> String {
-    let name = operation.name;
+pub fn response_envelope(name: &str, content: &str) -> String {
     if content.is_empty() {
         soap::envelope_of(&["<", name, "Response xmlns=\"", VDI_NS, "\"/>"])
     } else {
@@ -216,7 +220,7 @@ async fn dispatch(
 async fn check_and_call(
     state: &web::Data<AppState>,
     operation: &Operation,
-    op_el: crate::xml::Element,
+    op_el: std::rc::Rc<crate::xml::Element>,
     session: Option<crate::core::sessions::Session>,
 ) -> Result<Reply, SoapFault> {
     let service = operation.service();

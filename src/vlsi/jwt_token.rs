@@ -6,12 +6,16 @@ use crate::core::keys::KeyRing;
 use crate::core::sessions::Session;
 use crate::core::Core;
 use crate::soap::SoapFault;
+use crate::vlsi::dispatch::response_envelope;
 use crate::vlsi::faults::{self, fault_type};
 use crate::vlsi::types::{to_fragment, JwtPublicKeyInfo, JwtTokenGenerationSpec, JwtTokenInfo};
 use crate::vlsi::{data_object, Call, Operation, Reply};
+use actix_web::web::Bytes;
 use futures_util::FutureExt;
 use std::cell::RefCell;
 use std::sync::Arc;
+
+const GET_PUBLIC_KEYS: &str = "JwtToken_GetPublicKeys";
 
 pub const OPERATIONS: &[Operation] = &[
     Operation {
@@ -21,7 +25,7 @@ pub const OPERATIONS: &[Operation] = &[
         on_fault: Some(record_generation_failure),
     },
     Operation {
-        name: "JwtToken_GetPublicKeys",
+        name: GET_PUBLIC_KEYS,
         needs_session: false,
         handler: |call| get_public_keys(call).boxed_local(),
         on_fault: None,
@@ -72,23 +76,24 @@ async fn generate(call: Call) -> Result<Reply, SoapFault> {
 
 async fn get_public_keys(call: Call) -> Result<Reply, SoapFault> {
     let keys = call.core().horizon().public_keys();
-    Ok(Reply::with(public_keys_fragment(keys)?))
+    Ok(Reply::enveloped(public_keys_envelope(keys)?))
 }
 
 /// What GetPublicKeys last rendered on this worker, and from what: rendering PEMs through
 /// yaserde costs more than the rest of the call, and the answer changes only when the keys
-/// are reloaded (a new ring) or the Connection Server is renamed.
+/// are reloaded (a new ring) or the Connection Server is renamed. The whole envelope is
+/// kept, so a call hands out a reference to it rather than copying a few KB of PEM.
 struct RenderedKeys {
     ring: Arc<KeyRing>,
     connection_server_name: String,
-    fragment: String,
+    envelope: Bytes,
 }
 
 thread_local! {
     static RENDERED_KEYS: RefCell<Option<RenderedKeys>> = const { RefCell::new(None) };
 }
 
-fn public_keys_fragment(keys: PublicKeys) -> Result<String, SoapFault> {
+fn public_keys_envelope(keys: PublicKeys) -> Result<Bytes, SoapFault> {
     let cached = RENDERED_KEYS.with_borrow(|cached| {
         cached
             .as_ref()
@@ -96,19 +101,20 @@ fn public_keys_fragment(keys: PublicKeys) -> Result<String, SoapFault> {
                 Arc::ptr_eq(&c.ring, &keys.ring)
                     && c.connection_server_name == keys.connection_server_name
             })
-            .map(|c| c.fragment.clone())
+            .map(|c| c.envelope.clone())
     });
-    if let Some(fragment) = cached {
-        return Ok(fragment);
+    if let Some(envelope) = cached {
+        return Ok(envelope);
     }
     let fragment = to_fragment(&JwtPublicKeyInfo {
         connection_server_name: keys.connection_server_name.clone(),
         keys: keys.keys_pem(),
     })?;
+    let envelope = Bytes::from(response_envelope(GET_PUBLIC_KEYS, &fragment));
     RENDERED_KEYS.set(Some(RenderedKeys {
         ring: keys.ring,
         connection_server_name: keys.connection_server_name,
-        fragment: fragment.clone(),
+        envelope: envelope.clone(),
     }));
-    Ok(fragment)
+    Ok(envelope)
 }

@@ -24,6 +24,7 @@ use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
+use std::rc::Rc;
 
 pub const VDI_NS: &str = "urn:vdi";
 pub const SESSION_COOKIE: &str = "JSESSIONID";
@@ -56,7 +57,7 @@ async fn method_not_allowed() -> HttpResponse {
 /// What an operation handler gets.
 pub struct Call {
     pub state: web::Data<AppState>,
-    pub op: Element,
+    pub op: Rc<Element>,
     pub session: Option<Session>,
 }
 
@@ -72,11 +73,19 @@ impl Call {
     }
 }
 
-/// What an operation handler returns: the content of its `<Method>Response` element and
-/// what happens to the session cookie.
+/// What an operation handler returns: the content of its `<Method>Response` element (or,
+/// for an answer that is the same call after call, the whole envelope) and what happens to
+/// the session cookie.
 pub struct Reply {
-    pub content: String,
+    pub content: Content,
     pub cookie: CookieChange,
+}
+
+pub enum Content {
+    /// Rendered XML inside `<Method>Response` (e.g. a `returnval`); empty for none.
+    Fragment(String),
+    /// The whole response envelope, already written.
+    Envelope(actix_web::web::Bytes),
 }
 
 pub enum CookieChange {
@@ -94,7 +103,15 @@ impl Reply {
     /// A response with `content` (rendered XML, e.g. a `returnval`).
     pub fn with(content: String) -> Self {
         Self {
-            content,
+            content: Content::Fragment(content),
+            cookie: CookieChange::Keep,
+        }
+    }
+
+    /// A response whose whole envelope is `envelope` (see [`dispatch::response_envelope`]).
+    pub fn enveloped(envelope: actix_web::web::Bytes) -> Self {
+        Self {
+            content: Content::Envelope(envelope),
             cookie: CookieChange::Keep,
         }
     }
