@@ -241,7 +241,15 @@ impl EventLog {
     }
 
     fn bucket(&self, surface: Surface, failures: bool) -> StoreResult<Arc<Bucket>> {
-        self.bucket_named(&bucket_name(surface, failures))
+        // Every recorded event comes here: find an open log without writing its name first.
+        let open = read(&self.buckets)
+            .iter()
+            .find(|b| b.failures == failures && b.surface == surface.name())
+            .cloned();
+        match open {
+            Some(bucket) => Ok(bucket),
+            None => self.bucket_named(&bucket_name(surface, failures)),
+        }
     }
 
     /// Moves the events of a data dir from before per-surface logs into them (oldest
