@@ -9,9 +9,15 @@ use super::bodies::{
 use super::errors::{RestError, RestResult};
 use super::extract::Reader;
 use crate::core::horizon::server::ConnectionServer;
+use crate::core::CoreError;
+use crate::spec::HorizonSpec;
 use crate::state::AppState;
 use crate::tls::ServedCertificate;
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 const SERVICES: [&str; 4] = [
     "PCOIP_SECURE_GATEWAY",
@@ -85,7 +91,51 @@ fn info<'a>(
     }
 }
 
+/// The unversioned (schema 1) list as this worker last wrote it, and from which settings:
+/// without a served certificate it holds no clock reading and nothing but the settings, so
+/// it is written again only when they change (a seed, a reset). Serialising it was most of
+/// what vlsim adds to a REST Bearer call.
+struct RenderedList {
+    settings: Arc<HorizonSpec>,
+    body: Bytes,
+}
+
+thread_local! {
+    static RENDERED_LIST: RefCell<Option<RenderedList>> = const { RefCell::new(None) };
+}
+
+fn plain_list(state: &AppState) -> RestResult<HttpResponse> {
+    let settings = state.core.horizon().settings();
+    let kept = RENDERED_LIST.with_borrow(|kept| {
+        kept.as_ref()
+            .filter(|k| Arc::ptr_eq(&k.settings, &settings))
+            .map(|k| k.body.clone())
+    });
+    let body = match kept {
+        Some(body) => body,
+        None => {
+            let cs = state.core.horizon().connection_server();
+            let now_ms = state.core.clock().now_ms();
+            let record = [info(&cs, None, true, now_ms, 1)];
+            let body = Bytes::from(serde_json::to_vec(&record).map_err(|e| {
+                CoreError::Internal(format!("the monitor reply could not be written: {e}"))
+            })?);
+            RENDERED_LIST.set(Some(RenderedList {
+                settings,
+                body: body.clone(),
+            }));
+            body
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body))
+}
+
 fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpResponse> {
+    if schema == 1 && id.is_none() && !state.config.tls {
+        return plain_list(state);
+    }
     let cs = state.core.horizon().connection_server();
     let cert = crate::tls::served_certificate(&state.config);
     // A certificate of vlsim's own making is the "default" (self-signed) one.

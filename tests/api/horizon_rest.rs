@@ -504,6 +504,39 @@ async fn monitor_answers_each_schema_version() {
 }
 
 #[actix_web::test]
+async fn monitor_list_follows_a_seed_that_renames_the_connection_server() {
+    let app = TestApp::start().await;
+    let path = "/rest/monitor/connection-servers";
+    let (access, _) = app.rest_login("auditor").await;
+    // Twice: the second answer may come from what the worker rendered for the first.
+    for _ in 0..2 {
+        let r = app.rest_get(path, &access).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json()[0]["name"], "cs1.vlsim.test");
+    }
+    let renamed = vlsim::fixtures::EMBEDDED_DEFAULT.replace(
+        "connection_server_name = \"cs1.vlsim.test\"",
+        "connection_server_name = \"cs9.vlsim.test\"",
+    );
+    assert_ne!(renamed, vlsim::fixtures::EMBEDDED_DEFAULT);
+    let r = app
+        .send(
+            app.request(Method::POST, "/_vlsim/seed", None)
+                .header("content-type", "application/toml")
+                .body(renamed),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (access, _) = app.rest_login("auditor").await;
+    for _ in 0..2 {
+        let r = app.rest_get(path, &access).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json()[0]["name"], "cs9.vlsim.test");
+        assert_eq!(r.json()[0]["id"], hz::CS_ID);
+    }
+}
+
+#[actix_web::test]
 async fn monitor_reports_the_tls_certificate_when_serving_https() {
     let app = TestApp::start_configured(|c| c.tls = true).await;
     let pem = std::fs::read(vlsim::tls::generated_cert_path(app.data_dir())).unwrap();
