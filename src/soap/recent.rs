@@ -6,25 +6,17 @@
 //! bodies, a few per worker thread.
 
 use super::{read_envelope, Envelope, SoapFault};
+use crate::recent::Recent;
 use crate::xml::Limits;
 use actix_web::web::Bytes;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 
-/// Envelopes kept per worker thread.
-const KEPT: usize = 8;
 /// Bodies larger than this are parsed every time (a query with filters, say).
 const LARGEST: usize = 2048;
 
-struct Parsed {
-    body: Bytes,
-    limits: Limits,
-    envelope: Envelope,
-}
-
 thread_local! {
-    /// Oldest first.
-    static RECENT: RefCell<VecDeque<Parsed>> = RefCell::default();
+    static RECENT: RefCell<Recent<(Bytes, Limits), Envelope>> =
+        const { RefCell::new(Recent::new()) };
 }
 
 /// [`read_envelope`], answered from this worker's recent parses when `body` is one of them.
@@ -32,27 +24,12 @@ pub fn read_envelope_recent(body: &Bytes, limits: Limits) -> Result<Envelope, So
     if body.len() > LARGEST {
         return read_envelope(body, limits);
     }
-    let known = RECENT.with_borrow(|recent| {
-        recent
-            .iter()
-            .find(|p| p.body == *body && p.limits == limits)
-            .map(|p| p.envelope.clone())
-    });
+    let known = RECENT.with_borrow(|recent| recent.find(|(b, l)| b == body && *l == limits));
     if let Some(envelope) = known {
         return Ok(envelope);
     }
     let envelope = read_envelope(body, limits)?;
-    RECENT.with_borrow_mut(|recent| {
-        let parsed = Parsed {
-            body: body.clone(),
-            limits,
-            envelope: envelope.clone(),
-        };
-        if recent.len() == KEPT {
-            recent.pop_front();
-        }
-        recent.push_back(parsed);
-    });
+    RECENT.with_borrow_mut(|recent| recent.keep((body.clone(), limits), envelope.clone()));
     Ok(envelope)
 }
 
@@ -71,7 +48,7 @@ mod tests {
     fn a_repeated_body_gives_what_parsing_gives_and_others_are_parsed() {
         let limits = Limits::default();
         for round in 0..3 {
-            for i in 0..(KEPT + 3) {
+            for i in 0..(Recent::<(), ()>::KEPT + 3) {
                 let body = envelope(&format!("Op{i}"));
                 let recent = read_envelope_recent(&body, limits).unwrap();
                 let parsed = read_envelope(&body, limits).unwrap();

@@ -1,10 +1,10 @@
 //! One relation: a sled tree of JSON values, and the steps of a multi-relation change.
 
 use super::{Slot, Store, StoreError, StoreResult};
+use crate::recent::Recent;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::thread::LocalKey;
@@ -29,41 +29,9 @@ pub struct Page<T> {
     pub next: Option<Vec<u8>>,
 }
 
-/// The last few records one thread decoded from a table, with the bytes they came from
-/// (see [`Table::get_recent`]). Bounded: the oldest goes when a new one comes.
-pub struct RecentDecodes<T> {
-    entries: VecDeque<(sled::IVec, T)>,
-}
-
-impl<T: Clone> RecentDecodes<T> {
-    const CAPACITY: usize = 8;
-
-    pub const fn new() -> Self {
-        Self {
-            entries: VecDeque::new(),
-        }
-    }
-
-    fn find(&self, bytes: &[u8]) -> Option<T> {
-        self.entries
-            .iter()
-            .find(|(kept, _)| kept.as_ref() == bytes)
-            .map(|(_, value)| value.clone())
-    }
-
-    fn keep(&mut self, bytes: sled::IVec, value: T) {
-        if self.entries.len() >= Self::CAPACITY {
-            self.entries.pop_back();
-        }
-        self.entries.push_front((bytes, value));
-    }
-}
-
-impl<T: Clone> Default for RecentDecodes<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// The last few records one thread decoded from a table, by the bytes they came from (see
+/// [`Table::get_recent`]).
+pub type RecentDecodes<T> = Recent<sled::IVec, T>;
 
 /// One relation: a sled tree whose values are JSON-encoded `T`.
 pub struct Table<T> {
@@ -146,7 +114,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
         let Some(bytes) = self.slot.with(|t| Ok(t.get(key.as_ref())?))? else {
             return Ok(None);
         };
-        if let Some(value) = recent.with_borrow(|recent| recent.find(&bytes)) {
+        if let Some(value) = recent.with_borrow(|recent| recent.find(|kept| *kept == bytes)) {
             return Ok(Some(value));
         }
         let value = self.decode(&bytes)?;
@@ -399,7 +367,7 @@ mod tests {
                 Some(words(&[&key]))
             );
         }
-        RECENT.with_borrow(|recent| assert_eq!(recent.entries.len(), 8));
+        RECENT.with_borrow(|recent| assert_eq!(recent.len(), 8));
         // An old record no longer kept is decoded again, and right.
         assert_eq!(
             table.get_recent("k0", &RECENT).unwrap(),
