@@ -91,10 +91,7 @@ fn info<'a>(
     }
 }
 
-/// The unversioned (schema 1) list as this worker last wrote it, and from which settings:
-/// without a served certificate it holds no clock reading and nothing but the settings, so
-/// it is written again only when they change (a seed, a reset). Serialising it was most of
-/// what vlsim adds to a REST Bearer call.
+/// The unversioned (schema 1) list as this worker last wrote it, and from which settings.
 struct RenderedList {
     settings: Arc<HorizonSpec>,
     body: Bytes,
@@ -104,52 +101,64 @@ thread_local! {
     static RENDERED_LIST: RefCell<Option<RenderedList>> = const { RefCell::new(None) };
 }
 
-fn plain_list(state: &AppState) -> RestResult<HttpResponse> {
+/// `render`'s list, written again only when the settings change (a seed, a reset): for a
+/// list that holds nothing else. Serialising it was most of what vlsim adds to a REST
+/// Bearer call.
+fn list_per_settings(
+    state: &AppState,
+    render: impl FnOnce(&ConnectionServer) -> RestResult<Bytes>,
+) -> RestResult<Bytes> {
     let settings = state.core.horizon().settings();
     let kept = RENDERED_LIST.with_borrow(|kept| {
         kept.as_ref()
             .filter(|k| Arc::ptr_eq(&k.settings, &settings))
             .map(|k| k.body.clone())
     });
-    let body = match kept {
-        Some(body) => body,
-        None => {
+    if let Some(body) = kept {
+        return Ok(body);
+    }
+    let body = render(&state.core.horizon().connection_server())?;
+    RENDERED_LIST.set(Some(RenderedList {
+        settings,
+        body: body.clone(),
+    }));
+    Ok(body)
+}
+
+fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpResponse> {
+    let cert = crate::tls::served_certificate(&state.config);
+    // A certificate of vlsim's own making is the "default" (self-signed) one.
+    let default_certificate = cert.as_ref().is_none_or(|c| c.generated);
+    let now_ms = state.core.clock().now_ms();
+    let write = |cs: &ConnectionServer, as_list: bool| -> RestResult<Bytes> {
+        let record = info(cs, cert.as_ref(), default_certificate, now_ms, schema);
+        let written = if as_list {
+            serde_json::to_vec(&[record])
+        } else {
+            serde_json::to_vec(&record)
+        };
+        written.map(Bytes::from).map_err(|e| {
+            CoreError::Internal(format!("the monitor reply could not be written: {e}")).into()
+        })
+    };
+    let body = match id {
+        // Schema 1 holds no clock reading; without a certificate, only the settings.
+        None if schema == 1 && cert.is_none() => list_per_settings(state, |cs| write(cs, true))?,
+        None => write(&state.core.horizon().connection_server(), true)?,
+        Some(id) => {
             let cs = state.core.horizon().connection_server();
-            let now_ms = state.core.clock().now_ms();
-            let record = [info(&cs, None, true, now_ms, 1)];
-            let body = Bytes::from(serde_json::to_vec(&record).map_err(|e| {
-                CoreError::Internal(format!("the monitor reply could not be written: {e}"))
-            })?);
-            RENDERED_LIST.set(Some(RenderedList {
-                settings,
-                body: body.clone(),
-            }));
-            body
+            if id != cs.id {
+                return Err(RestError::NotFound {
+                    key: "monitor.connection.server.not.found",
+                    message: format!("No connection server with id '{id}'"),
+                });
+            }
+            write(&cs, false)?
         }
     };
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())
         .body(body))
-}
-
-fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpResponse> {
-    if schema == 1 && id.is_none() && !state.config.tls {
-        return plain_list(state);
-    }
-    let cs = state.core.horizon().connection_server();
-    let cert = crate::tls::served_certificate(&state.config);
-    // A certificate of vlsim's own making is the "default" (self-signed) one.
-    let default_certificate = cert.as_ref().is_none_or(|c| c.generated);
-    let now_ms = state.core.clock().now_ms();
-    let record = info(&cs, cert.as_ref(), default_certificate, now_ms, schema);
-    match id {
-        None => Ok(HttpResponse::Ok().json([record])),
-        Some(id) if id == cs.id => Ok(HttpResponse::Ok().json(record)),
-        Some(id) => Err(RestError::NotFound {
-            key: "monitor.connection.server.not.found",
-            message: format!("No connection server with id '{id}'"),
-        }),
-    }
 }
 
 pub async fn list_v1(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
