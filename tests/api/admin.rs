@@ -160,17 +160,10 @@ async fn snapshots_round_trip() {
 #[actix_web::test]
 async fn seed_replaces_the_world_and_refuses_bad_fixtures() {
     let app = TestApp::start().await;
-    let seed = |body: String| {
-        app.send(
-            app.request(Method::POST, "/_vlsim/seed", None)
-                .header("content-type", "application/toml")
-                .body(body),
-        )
-    };
     let fixtures =
         vlsim::fixtures::EMBEDDED_DEFAULT.replace("name = \"auditor\"", "name = \"viewer\"");
     // key files resolve against the ones embedded in the binary
-    let r = seed(fixtures).await;
+    let r = app.seed(fixtures).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = app.soap(app.http(), &login_xml("viewer", "vmware")).await;
     assert!(!r.is_fault(), "{}", r.text);
@@ -178,7 +171,7 @@ async fn seed_replaces_the_world_and_refuses_bad_fixtures() {
     assert_eq!(r.fault_type(), "InvalidCredentials");
 
     for bad in ["not toml [", "[horizon]\nbogus = 1\n", "[[keys]]\nid = \"k\"\nalgorithm = \"RS256\"\nprivate_key_pem = \"junk\"\n[horizon]\nconnection_server_name = \"a\"\ndomain = \"D\"\nsigning_key = \"k\"\n"] {
-        let r = seed(bad.to_string()).await;
+        let r = app.seed(bad).await;
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json()["error"].as_str().is_some());
     }

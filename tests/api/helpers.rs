@@ -356,6 +356,16 @@ impl TestApp {
         }
     }
 
+    /// `POST /_vlsim/seed` with `fixtures` (TOML): replaces the world.
+    pub async fn seed(&self, fixtures: impl Into<String>) -> Reply {
+        self.send(
+            self.request(Method::POST, "/_vlsim/seed", None)
+                .header("content-type", "application/toml")
+                .body(fixtures.into()),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, authorization: Option<&str>) -> Reply {
         self.send(self.request(Method::GET, path, authorization))
             .await

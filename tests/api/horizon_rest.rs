@@ -519,13 +519,7 @@ async fn monitor_list_follows_a_seed_that_renames_the_connection_server() {
         "connection_server_name = \"cs9.vlsim.test\"",
     );
     assert_ne!(renamed, vlsim::fixtures::EMBEDDED_DEFAULT);
-    let r = app
-        .send(
-            app.request(Method::POST, "/_vlsim/seed", None)
-                .header("content-type", "application/toml")
-                .body(renamed),
-        )
-        .await;
+    let r = app.seed(renamed).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let (access, _) = app.rest_login("auditor").await;
     for _ in 0..2 {
