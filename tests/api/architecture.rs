@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("surface", 0),
     ("spec", 0),
     ("xml", 0),
+    ("recent", 0),
     ("store", 1),
     ("core", 2),
     ("fixtures", 2),
