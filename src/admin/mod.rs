@@ -246,6 +246,9 @@ struct StoreHealth {
     pending_events: usize,
     /// Event records given up because they could not be written in time.
     lost_events: u64,
+    /// Flushes made so a write was durable before its answer (requests that wait at the
+    /// same time share one).
+    durable_flushes: u64,
 }
 
 #[derive(Serialize)]
@@ -271,6 +274,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         store: StoreHealth {
             pending_events,
             lost_events,
+            durable_flushes: store.durable_flushes(),
         },
         sweeper: SweeperHealth {
             runs: sweeper.runs(),

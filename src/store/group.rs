@@ -25,7 +25,13 @@ impl Store {
         };
         // The lead travels with the flush and reports to the group when it ends (or is
         // dropped unrun), so waiters are released even if this caller's request is dropped.
-        let lead = Lead::new(group.clone(), covers);
+        let mut lead = Lead::new(group.clone(), covers);
+        // Let this worker's other ready requests run up to their own flush first: they
+        // find this flush claimed, wait, and are covered by it, so under load one fsync
+        // serves every request that was ready instead of about two. Idle, this costs one
+        // turn of the event loop.
+        tokio::task::yield_now().await;
+        lead.covers = group.issued();
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let flushed = store.flush_blocking();
@@ -45,6 +51,8 @@ struct Tickets {
     issued: u64,
     /// A flush is under way.
     running: bool,
+    /// Flushes led so far (what group commit saves shows as fewer of these).
+    led: u64,
 }
 
 pub(super) struct FlushGroup {
@@ -87,6 +95,16 @@ impl FlushGroup {
         tickets.issued
     }
 
+    /// The last ticket handed out: a flush starting now covers it.
+    pub fn issued(&self) -> u64 {
+        self.tickets().issued
+    }
+
+    /// How many flushes have been led.
+    pub fn led(&self) -> u64 {
+        self.tickets().led
+    }
+
     /// Waits until a flush covered `ticket`, or until no flush runs and the caller may
     /// lead one (also after a failed flush: each waiter then tries its own).
     pub async fn wait_or_lead(&self, ticket: u64) -> Turn {
@@ -99,6 +117,7 @@ impl FlushGroup {
                 let mut tickets = self.tickets();
                 if !tickets.running {
                     tickets.running = true;
+                    tickets.led += 1;
                     return Turn::Lead(tickets.issued);
                 }
             }
@@ -187,6 +206,29 @@ mod tests {
             group.wait_or_lead(third).now_or_never(),
             Some(Turn::Covered)
         ));
+    }
+
+    /// Requests that are ready together on one worker share one flush: the first to
+    /// reach it leads, but lets the others write and join before it starts.
+    #[test]
+    fn requests_ready_together_on_a_worker_share_one_flush() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let store = Store::temporary().unwrap();
+        let table: crate::store::Table<u64> = store.table("group-test").unwrap();
+        let tasks = tokio::task::LocalSet::new();
+        for n in 0..8u64 {
+            let (store, table) = (store.clone(), table.clone());
+            tasks.spawn_local(async move {
+                table.put(n.to_string(), &n).unwrap();
+                store.flush().await.unwrap();
+            });
+        }
+        runtime.block_on(tasks);
+        assert_eq!(table.len(), 8);
+        assert_eq!(store.inner.flushes.led(), 1, "one flush covered all eight");
     }
 
     #[test]

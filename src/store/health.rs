@@ -87,6 +87,12 @@ impl Store {
         })
     }
 
+    /// Flushes made so that writes were durable before their answer; requests waiting at
+    /// once share one (see [`Store::flush`]).
+    pub fn durable_flushes(&self) -> u64 {
+        self.inner.flushes.led()
+    }
+
     /// Whether the data dir takes writes again: writes and syncs a 1 MiB file (about what
     /// sled needs for a new log segment) beside the store, then removes it.
     pub fn probe_writable(&self) -> std::io::Result<()> {

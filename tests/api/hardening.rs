@@ -254,10 +254,12 @@ async fn acknowledged_refresh_tokens_and_revocations_survive_sigkill() {
 
 /// sled's `flush_async` could leave callers waiting forever under concurrent durable writes
 /// (seen in the benchmark: every later login hung). Thousands of concurrent flushed writes
-/// must all complete, and a later one too.
+/// must all complete, and a later one too; logins waiting together share flushes.
 #[actix_web::test]
 async fn concurrent_durable_writes_never_hang() {
     let app = TestApp::start_configured(|c| c.workers = Some(2)).await;
+    let flushes = |health: Value| health["store"]["durable_flushes"].as_u64().unwrap();
+    let before = flushes(app.health().await.1);
     let mut tasks = Vec::new();
     for _ in 0..32 {
         let app = app.with_new_client();
@@ -271,6 +273,12 @@ async fn concurrent_durable_writes_never_hang() {
     tokio::time::timeout(Duration::from_secs(120), all)
         .await
         .expect("1280 flushed logins finished");
+    let storm = flushes(app.health().await.1) - before;
+    eprintln!("1280 concurrent logins: {storm} flushes");
+    assert!(
+        (1..1280).contains(&storm),
+        "1280 concurrent logins made {storm} flushes: none shared"
+    );
     let after = app.with_new_client();
     let r = tokio::time::timeout(
         Duration::from_secs(10),
