@@ -4,6 +4,7 @@ use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -48,4 +49,31 @@ pub fn external_base_url(req: &HttpRequest) -> String {
 /// Whether the client reached us over TLS (cookies get `Secure` then).
 pub fn is_https(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
+}
+
+/// The request's cookies as (name, value) pairs, values percent-decoded as actix-web's
+/// `HttpRequest::cookies` decodes them, in header order. Read straight from the `Cookie`
+/// headers: the session lookup behind every SOAP call needs one value, and building
+/// actix-web's cookie jar cost more than the lookup. A malformed pair (no `=`, no name)
+/// is skipped rather than hiding the well-formed ones beside it.
+pub fn request_cookies(req: &HttpRequest) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+    req.headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|header| std::str::from_utf8(header.as_bytes()).ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            let (name, value) = (name.trim(), value.trim());
+            if name.is_empty() {
+                return None;
+            }
+            let value = if value.contains('%') {
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8()
+                    .ok()?
+            } else {
+                Cow::Borrowed(value)
+            };
+            Some((name, value))
+        })
 }

@@ -20,7 +20,6 @@ use crate::soap::SoapFault;
 use crate::state::AppState;
 use crate::surface::Surface;
 use crate::xml::Element;
-use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::{ready, LocalBoxFuture, Ready};
@@ -157,14 +156,12 @@ impl FromRequest for VlsiSession {
         let Some(state) = req.app_data::<web::Data<AppState>>() else {
             return ready(Ok(Self(Ok(None))));
         };
-        let Ok(cookies) = req.cookies() else {
-            return ready(Ok(Self(Ok(None))));
-        };
-        let mut ordered: Vec<&Cookie<'static>> = cookies.iter().collect();
-        ordered.sort_by_key(|c| c.name() != SESSION_COOKIE);
+        let cookies = || crate::http::request_cookies(req).filter(|(_, v)| v.len() <= 128);
+        let session_cookies = cookies().filter(|(name, _)| *name == SESSION_COOKIE);
+        let other_cookies = cookies().filter(|(name, _)| *name != SESSION_COOKIE);
         let mut failure = None;
-        for cookie in ordered.into_iter().filter(|c| c.value().len() <= 128) {
-            match state.core.horizon().session(cookie.value()) {
+        for (_, value) in session_cookies.chain(other_cookies) {
+            match state.core.horizon().session(&value) {
                 Ok(session) => return ready(Ok(Self(Ok(Some(session))))),
                 Err(CoreError::NotAuthenticated(_)) => {}
                 Err(e) => failure = Some(e),

@@ -299,6 +299,22 @@ async fn session_cookie_from_any_cookie_name() {
         .soap_as(&format!("vmware_soap_session={id}"), &generate_xml(None))
         .await;
     assert!(!r.is_fault(), "{}", r.text);
+    // Beside other cookies (a stale JSESSIONID is tried first, then the others), with
+    // spaces, percent-encoded, or next to a malformed pair: the session is found.
+    let escaped: String = id.bytes().map(|b| format!("%{b:02X}")).collect();
+    for header in [
+        format!("theme=dark; JSESSIONID = {id} ; lang=fr"),
+        format!("JSESSIONID=stale; vmware_soap_session={id}"),
+        format!("JSESSIONID={escaped}"),
+        format!("not-a-pair; =nameless; JSESSIONID={id}"),
+    ] {
+        let r = app.soap_as(&header, &generate_xml(None)).await;
+        assert!(!r.is_fault(), "Cookie: {header}: {}", r.text);
+    }
+    for header in ["JSESSIONID=stale", "theme=dark", "JSESSIONID=%ZZ", ""] {
+        let r = app.soap_as(header, &generate_xml(None)).await;
+        assert_eq!(r.fault_type(), "SecurityError", "Cookie: {header}");
+    }
 }
 
 #[actix_web::test]
