@@ -37,6 +37,7 @@ pub mod fusionauth;
 pub mod healthcheck;
 pub mod horizon_rest;
 pub mod http;
+pub mod json;
 pub mod recent;
 pub mod soap;
 pub mod spec;

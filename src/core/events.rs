@@ -138,12 +138,6 @@ impl Default for Retention {
     }
 }
 
-impl crate::store::Logged for Event {
-    fn log_id(&self) -> u64 {
-        self.id
-    }
-}
-
 /// Whether an event counts against the failures' budget.
 fn is_failure(severity: &str) -> bool {
     severity == AUDIT_FAIL || severity == "ERROR"

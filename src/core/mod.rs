@@ -9,6 +9,7 @@
 
 pub mod crypto;
 pub mod error;
+mod event_record;
 pub mod events;
 pub mod fusionauth;
 pub mod horizon;

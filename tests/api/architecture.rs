@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("spec", 0),
     ("xml", 0),
     ("recent", 0),
+    ("json", 0),
     ("store", 1),
     ("core", 2),
     ("fixtures", 2),

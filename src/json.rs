@@ -1,0 +1,122 @@
+//! JSON strings written without serde's per-value machinery, for records written on hot
+//! paths (the event every SOAP Generate, login and refresh records). Escapes exactly as
+//! serde_json does, so what is written reads back, and compares, the same.
+
+/// `s` as a JSON string, escaped as serde_json escapes it (`\"`, `\\`, the short forms
+/// of control characters, `\u00XX` for the others; everything else as is). Eight bytes
+/// at a time where none needs escaping (most; a user `DOMAIN\\name` has one), byte by
+/// byte through [`ESCAPES`] where one does.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut plain_from = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes
+            .get(at..at + 8)
+            .is_some_and(|word| !word_needs_escape(word))
+        {
+            at += 8;
+            continue;
+        }
+        let end = (at + 8).min(bytes.len());
+        for (i, &b) in bytes.iter().enumerate().take(end).skip(at) {
+            let escape = ESCAPES.get(usize::from(b)).copied().unwrap_or(0);
+            if escape == 0 {
+                continue;
+            }
+            out.extend_from_slice(bytes.get(plain_from..i).unwrap_or_default());
+            if escape == b'u' {
+                out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+            } else {
+                out.extend_from_slice(&[b'\\', escape]);
+            }
+            plain_from = i + 1;
+        }
+        at = end;
+    }
+    out.extend_from_slice(bytes.get(plain_from..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, else `\` and that.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time: a bad index cannot build
+const ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Whether any of (up to) eight bytes is `"`, `\\` or below 0x20, tested on the word at
+/// once: the classic SWAR "has a byte below n" test, exact as a yes/no.
+fn word_needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let any_below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS != 0;
+    let mut word = [b'a'; 8];
+    for (slot, &b) in word.iter_mut().zip(bytes) {
+        *slot = b;
+    }
+    let word = u64::from_ne_bytes(word);
+    any_below(word, 0x20)
+        || any_below(word ^ (ONES * u64::from(b'"')), 1)
+        || any_below(word ^ (ONES * u64::from(b'\\')), 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_byte_json_escapes_wherever_it_is() {
+        for len in 0..=8 {
+            for at in 0..len {
+                for b in 0u8..=0xff {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    let expected = b < 0x20 || b == b'"' || b == b'\\';
+                    assert_eq!(
+                        word_needs_escape(&bytes),
+                        expected,
+                        "{b:#x} at {at} of {len}"
+                    );
+                    assert_eq!(ESCAPES[usize::from(b)] != 0, expected, "{b:#x}");
+                }
+            }
+            assert!(
+                !word_needs_escape(&vec![0xc3; len]),
+                "non-ASCII bytes are kept"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_as_serde_json_does() {
+        let every_byte: String = (0u8..0x80).map(char::from).collect();
+        for s in [
+            String::new(),
+            every_byte,
+            "é ü 日本 🦀 \u{2028}\u{2029} \u{fffd} \u{7f}".to_string(),
+            "VLSIM\\administrator, a longer name: 0123456789 \" 0123456789\n".to_string(),
+            format!("{}\u{1}", "x".repeat(23)),
+        ] {
+            let mut ours = Vec::new();
+            push_str(&mut ours, &s);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&s).unwrap()
+            );
+        }
+    }
+}
