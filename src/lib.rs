@@ -200,11 +200,14 @@ impl Application {
         })?;
         let workers = config.workers;
         let admin_enabled = !config.no_admin;
-        let tls = if config.tls {
-            Some(tls::server_config(&config)?)
+        let (tls, served_certificate) = if config.tls {
+            let (tls, served) = tls::server_config(&config)?;
+            (Some(tls), served)
         } else {
-            None
+            (None, None)
         };
+        // What the Horizon REST monitor reports of the certificate served.
+        let served_certificate = web::Data::new(served_certificate);
         let scheme = if tls.is_some() { "https" } else { "http" };
         let control = web::Data::new(Control::new(config.journal_size, clock, &SURFACES));
         let state = web::Data::new(AppState {
@@ -219,6 +222,7 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(control.clone())
+                .app_data(served_certificate.clone())
                 .wrap(actix_web::middleware::from_fn(
                     control::middleware::control_layer,
                 ))

@@ -83,15 +83,19 @@ fn files(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
     Ok((cert, key))
 }
 
-pub fn server_config(config: &Config) -> Result<rustls::ServerConfig, TlsError> {
+/// The TLS server configuration, and the certificate it serves as the Horizon REST monitor
+/// reports it (read here, once: what rustls serves is fixed at start).
+pub fn server_config(
+    config: &Config,
+) -> Result<(rustls::ServerConfig, Option<ServedCertificate>), TlsError> {
     let (cert_path, key_path) = files(config)?;
     let chain = CertificateDer::pem_file_iter(&cert_path)
         .map_err(|e| pem_error(&cert_path, e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_error(&cert_path, e))?;
-    if chain.is_empty() {
+    let Some(leaf) = chain.first().cloned() else {
         return Err(pem_error(&cert_path, "no certificate in the file"));
-    }
+    };
     let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| pem_error(&key_path, e))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
@@ -99,7 +103,8 @@ pub fn server_config(config: &Config) -> Result<rustls::ServerConfig, TlsError> 
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tls)
+    let generated = config.tls_cert.is_none() || config.tls_key.is_none();
+    Ok((tls, served_certificate(leaf.as_ref(), generated)))
 }
 
 /// The certificate vlsim serves over TLS, as the Horizon REST monitor reports it.
@@ -114,22 +119,14 @@ pub struct ServedCertificate {
     pub generated: bool,
 }
 
-/// The leaf certificate of `--tls` (given or generated), read from its file; `None` without
-/// `--tls` or when it cannot be read.
-pub fn served_certificate(config: &Config) -> Option<ServedCertificate> {
-    if !config.tls {
-        return None;
-    }
-    let (path, generated) = match &config.tls_cert {
-        Some(p) if config.tls_key.is_some() => (p.clone(), false),
-        _ => (generated_cert_path(&config.data_dir), true),
-    };
-    let der = CertificateDer::pem_file_iter(&path).ok()?.next()?.ok()?;
-    let (valid_from_ms, valid_to_ms) = validity(der.as_ref())?;
+/// What the monitor reports of the served leaf certificate (`der`); `None` when its
+/// validity cannot be read.
+fn served_certificate(der: &[u8], generated: bool) -> Option<ServedCertificate> {
+    let (valid_from_ms, valid_to_ms) = validity(der)?;
     Some(ServedCertificate {
         valid_from_ms,
         valid_to_ms,
-        pem: pem_of(der.as_ref()),
+        pem: pem_of(der),
         generated,
     })
 }

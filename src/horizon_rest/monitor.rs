@@ -125,13 +125,21 @@ fn list_per_settings(
     Ok(body)
 }
 
-fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpResponse> {
-    let cert = crate::tls::served_certificate(&state.config);
+/// The certificate served over TLS (`None` without `--tls`), registered at start.
+type Served = web::Data<Option<ServedCertificate>>;
+
+fn respond(
+    state: &AppState,
+    cert: &Served,
+    schema: u8,
+    id: Option<&str>,
+) -> RestResult<HttpResponse> {
+    let cert = cert.get_ref().as_ref();
     // A certificate of vlsim's own making is the "default" (self-signed) one.
-    let default_certificate = cert.as_ref().is_none_or(|c| c.generated);
+    let default_certificate = cert.is_none_or(|c| c.generated);
     let now_ms = state.core.clock().now_ms();
     let write = |cs: &ConnectionServer, as_list: bool| -> RestResult<Bytes> {
-        let record = info(cs, cert.as_ref(), default_certificate, now_ms, schema);
+        let record = info(cs, cert, default_certificate, now_ms, schema);
         let written = if as_list {
             serde_json::to_vec(&[record])
         } else {
@@ -161,42 +169,61 @@ fn respond(state: &AppState, schema: u8, id: Option<&str>) -> RestResult<HttpRes
         .body(body))
 }
 
-pub async fn list_v1(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
-    respond(&state, 1, None)
+pub async fn list_v1(
+    state: web::Data<AppState>,
+    cert: Served,
+    _c: Reader,
+) -> RestResult<HttpResponse> {
+    respond(&state, &cert, 1, None)
 }
 
-pub async fn list_v2(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
-    respond(&state, 2, None)
+pub async fn list_v2(
+    state: web::Data<AppState>,
+    cert: Served,
+    _c: Reader,
+) -> RestResult<HttpResponse> {
+    respond(&state, &cert, 2, None)
 }
 
-pub async fn list_v3(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
-    respond(&state, 3, None)
+pub async fn list_v3(
+    state: web::Data<AppState>,
+    cert: Served,
+    _c: Reader,
+) -> RestResult<HttpResponse> {
+    respond(&state, &cert, 3, None)
 }
 
-pub async fn list_v4(state: web::Data<AppState>, _c: Reader) -> RestResult<HttpResponse> {
-    respond(&state, 4, None)
+pub async fn list_v4(
+    state: web::Data<AppState>,
+    cert: Served,
+    _c: Reader,
+) -> RestResult<HttpResponse> {
+    respond(&state, &cert, 4, None)
 }
 
 pub async fn get_v2(
     state: web::Data<AppState>,
+    cert: Served,
     _c: Reader,
     id: web::Path<String>,
 ) -> RestResult<HttpResponse> {
-    respond(&state, 2, Some(&id))
+    respond(&state, &cert, 2, Some(&id))
 }
 
 pub async fn get_v3(
     state: web::Data<AppState>,
+    cert: Served,
     _c: Reader,
     id: web::Path<String>,
 ) -> RestResult<HttpResponse> {
-    respond(&state, 3, Some(&id))
+    respond(&state, &cert, 3, Some(&id))
 }
 
 pub async fn get_v4(
     state: web::Data<AppState>,
+    cert: Served,
     _c: Reader,
     id: web::Path<String>,
 ) -> RestResult<HttpResponse> {
-    respond(&state, 4, Some(&id))
+    respond(&state, &cert, 4, Some(&id))
 }

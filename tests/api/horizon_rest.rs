@@ -603,6 +603,58 @@ async fn monitor_reports_the_tls_certificate_when_serving_https() {
     assert_eq!(later[0]["certificate"]["valid"], false, "{later}");
 }
 
+/// A certificate given with `--tls-cert` is not the default one, and the monitor reports
+/// the certificate served: read once at start, as rustls reads it, so replacing the file
+/// while the server runs changes neither.
+#[actix_web::test]
+async fn monitor_reports_a_given_certificate_as_served_even_if_its_file_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let given = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(&cert_path, given.cert.pem()).unwrap();
+    std::fs::write(&key_path, given.signing_key.serialize_pem()).unwrap();
+    let app = TestApp::start_configured(|c| {
+        c.tls = true;
+        c.tls_cert = Some(cert_path.clone());
+        c.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let other = rcgen::generate_simple_self_signed(vec!["elsewhere".to_string()]).unwrap();
+    std::fs::write(&cert_path, other.cert.pem()).unwrap();
+
+    let c = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(given.cert.pem().as_bytes()).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let body: Value = c
+        .post(app.at("/rest/login"))
+        .json(&json!({"domain": "VLSIM", "username": "administrator", "password": "vmware"}))
+        .send()
+        .await
+        .expect("the given certificate is still the one served")
+        .json()
+        .await
+        .unwrap();
+    let v4: Value = c
+        .get(app.at("/rest/monitor/v4/connection-servers"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v4[0]["default_certificate"], false, "{v4}");
+    assert_eq!(
+        v4[0]["certificate"]["connection_server_certificate"]
+            .as_str()
+            .unwrap()
+            .trim(),
+        given.cert.pem().trim()
+    );
+}
+
 #[actix_web::test]
 async fn config_reads_describe_a_coherent_world() {
     let app = TestApp::start().await;
