@@ -53,10 +53,11 @@ fn write_private(path: &Path, contents: &str, private: bool) -> Result<(), TlsEr
     Ok(())
 }
 
-/// The certificate and key files to serve: the configured ones, or generated ones.
-fn files(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
+/// The certificate and key files to serve: the configured ones, or generated ones (then
+/// `.2` is true).
+fn files(config: &Config) -> Result<(PathBuf, PathBuf, bool), TlsError> {
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
-        return Ok((cert.clone(), key.clone()));
+        return Ok((cert.clone(), key.clone(), false));
     }
     let cert = generated_cert_path(&config.data_dir);
     let key = config.data_dir.join("tls").join("key.pem");
@@ -80,7 +81,7 @@ fn files(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
         write_private(&key, &generated.signing_key.serialize_pem(), true)?;
         write_private(&cert, &generated.cert.pem(), false)?;
     }
-    Ok((cert, key))
+    Ok((cert, key, true))
 }
 
 /// The TLS server configuration, and the certificate it serves as the Horizon REST monitor
@@ -88,7 +89,7 @@ fn files(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
 pub fn server_config(
     config: &Config,
 ) -> Result<(rustls::ServerConfig, Option<ServedCertificate>), TlsError> {
-    let (cert_path, key_path) = files(config)?;
+    let (cert_path, key_path, generated) = files(config)?;
     let chain = CertificateDer::pem_file_iter(&cert_path)
         .map_err(|e| pem_error(&cert_path, e))?
         .collect::<Result<Vec<_>, _>>()
@@ -103,7 +104,6 @@ pub fn server_config(
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let generated = config.tls_cert.is_none() || config.tls_key.is_none();
     Ok((tls, served_certificate(leaf.as_ref(), generated)))
 }
 
