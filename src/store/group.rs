@@ -31,7 +31,7 @@ impl Store {
         // serves every request that was ready instead of about two. Idle, this costs one
         // turn of the event loop.
         tokio::task::yield_now().await;
-        lead.covers = group.issued();
+        lead.cover_issued();
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let flushed = store.flush_blocking();
@@ -95,11 +95,6 @@ impl FlushGroup {
         tickets.issued
     }
 
-    /// The last ticket handed out: a flush starting now covers it.
-    pub fn issued(&self) -> u64 {
-        self.tickets().issued
-    }
-
     /// How many flushes have been led.
     pub fn led(&self) -> u64 {
         self.tickets().led
@@ -153,6 +148,11 @@ impl Lead {
             covers,
             reported: false,
         }
+    }
+
+    /// Covers every ticket handed out so far: the flush starts after their writes.
+    pub fn cover_issued(&mut self) {
+        self.covers = self.group.tickets().issued;
     }
 
     pub fn succeeded(mut self) {
