@@ -10,9 +10,7 @@ impl crate::store::Logged for Event {
         self.id
     }
 
-    /// What the derived `Serialize` writes, written directly: every SOAP Generate, login
-    /// and refresh records an event, and serde's per-field machinery cost more than the
-    /// rest of the record (`encodes_as_serde_does` holds the two together).
+    /// `encodes_as_serde_does` holds this to what the derived `Serialize` writes.
     fn encode_into(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         out.extend_from_slice(b"{\"id\":");
         out.extend_from_slice(itoa::Buffer::new().format(self.id).as_bytes());
