@@ -530,32 +530,48 @@ async fn monitor_list_follows_a_seed_that_renames_the_connection_server() {
     }
 }
 
-#[actix_web::test]
-async fn monitor_reports_the_tls_certificate_when_serving_https() {
-    let app = TestApp::start_configured(|c| c.tls = true).await;
-    let pem = std::fs::read(vlsim::tls::generated_cert_path(app.data_dir())).unwrap();
-    let c = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+/// A client that trusts only the certificate `pem`.
+fn trusting(pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pem).unwrap())
         .no_proxy()
         .build()
-        .unwrap();
-    let body = c
+        .unwrap()
+}
+
+/// `POST /rest/login` as administrator over `c` (HTTPS): the access token.
+async fn login_over_https(app: &TestApp, c: &reqwest::Client) -> String {
+    let body: Value = c
         .post(app.at("/rest/login"))
         .json(&json!({"domain": "VLSIM", "username": "administrator", "password": "vmware"}))
         .send()
         .await
-        .unwrap()
-        .json::<Value>()
+        .expect("the TLS handshake with the served certificate")
+        .json()
         .await
         .unwrap();
-    let access = body["access_token"].as_str().unwrap();
-    let get = |path: &'static str| c.get(app.at(path)).bearer_auth(access).send();
-    let v1: Value = get("/rest/monitor/connection-servers")
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// `GET path` with `access` over `c` (HTTPS): the JSON body.
+async fn get_over_https(app: &TestApp, c: &reqwest::Client, path: &str, access: &str) -> Value {
+    c.get(app.at(path))
+        .bearer_auth(access)
+        .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn monitor_reports_the_tls_certificate_when_serving_https() {
+    let app = TestApp::start_configured(|c| c.tls = true).await;
+    let pem = std::fs::read(vlsim::tls::generated_cert_path(app.data_dir())).unwrap();
+    let c = trusting(&pem);
+    let access = login_over_https(&app, &c).await;
+    let v1 = get_over_https(&app, &c, "/rest/monitor/connection-servers", &access).await;
     let cert = &v1[0]["certificate"];
     assert_eq!(cert["valid"], true, "{v1}");
     let now = app.clock().now_ms();
@@ -563,12 +579,7 @@ async fn monitor_reports_the_tls_certificate_when_serving_https() {
     assert!(cert["valid_to"].as_i64().unwrap() > now);
     assert!(cert.get("connection_server_certificate").is_none());
     assert_eq!(v1[0]["default_certificate"], true);
-    let v4: Value = get("/rest/monitor/v4/connection-servers")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v4 = get_over_https(&app, &c, "/rest/monitor/v4/connection-servers", &access).await;
     let cert4 = &v4[0]["certificate"];
     assert_eq!(cert4["valid_to"], cert["valid_to"]);
     assert_eq!(cert4["certificate_type"], "MACHINE");
@@ -582,24 +593,8 @@ async fn monitor_reports_the_tls_certificate_when_serving_https() {
     // `valid` follows the server clock (past notAfter the token has expired too: log in again)
     app.clock()
         .advance((cert["valid_to"].as_i64().unwrap() - now) / 1000 + 10);
-    let body = c
-        .post(app.at("/rest/login"))
-        .json(&json!({"domain": "VLSIM", "username": "administrator", "password": "vmware"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let later: Value = c
-        .get(app.at("/rest/monitor/v2/connection-servers"))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let access = login_over_https(&app, &c).await;
+    let later = get_over_https(&app, &c, "/rest/monitor/v2/connection-servers", &access).await;
     assert_eq!(later[0]["certificate"]["valid"], false, "{later}");
 }
 
@@ -622,29 +617,10 @@ async fn monitor_reports_a_given_certificate_as_served_even_if_its_file_changes(
     let other = rcgen::generate_simple_self_signed(vec!["elsewhere".to_string()]).unwrap();
     std::fs::write(&cert_path, other.cert.pem()).unwrap();
 
-    let c = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(given.cert.pem().as_bytes()).unwrap())
-        .no_proxy()
-        .build()
-        .unwrap();
-    let body: Value = c
-        .post(app.at("/rest/login"))
-        .json(&json!({"domain": "VLSIM", "username": "administrator", "password": "vmware"}))
-        .send()
-        .await
-        .expect("the given certificate is still the one served")
-        .json()
-        .await
-        .unwrap();
-    let v4: Value = c
-        .get(app.at("/rest/monitor/v4/connection-servers"))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // The handshake trusts only the given certificate: it is still the one served.
+    let c = trusting(given.cert.pem().as_bytes());
+    let access = login_over_https(&app, &c).await;
+    let v4 = get_over_https(&app, &c, "/rest/monitor/v4/connection-servers", &access).await;
     assert_eq!(v4[0]["default_certificate"], false, "{v4}");
     assert_eq!(
         v4[0]["certificate"]["connection_server_certificate"]
