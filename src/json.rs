@@ -2,6 +2,8 @@
 //! paths (the event every SOAP Generate, login and refresh records). Escapes exactly as
 //! serde_json does, so what is written reads back, and compares, the same.
 
+use serde_json::{Map, Number, Value};
+
 /// `s` as a JSON string, escaped as serde_json escapes it (`\"`, `\\`, the short forms
 /// of control characters, `\u00XX` for the others; everything else as is). Eight bytes
 /// at a time where none needs escaping (most; a user `DOMAIN\\name` has one), byte by
@@ -37,6 +39,54 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(bytes.get(plain_from..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// `value` as `serde_json::to_writer` writes it (compact, keys in the map's order),
+/// strings through [`push_str`]: event details go through here on every recorded event.
+pub fn push_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => push_number(out, n),
+        Value::String(s) => push_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => push_object(out, map),
+    }
+}
+
+/// A JSON object, as [`push_value`] writes one.
+pub fn push_object(out: &mut Vec<u8>, map: &Map<String, Value>) {
+    out.push(b'{');
+    for (i, (key, value)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, key);
+        out.push(b':');
+        push_value(out, value);
+    }
+    out.push(b'}');
+}
+
+fn push_number(out: &mut Vec<u8>, n: &Number) {
+    if let Some(u) = n.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+    } else if let Some(i) = n.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+    } else {
+        // A float: serde_json's own formatting, which writes no error for a Number.
+        out.extend_from_slice(n.to_string().as_bytes());
+    }
 }
 
 /// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, else `\` and that.
@@ -103,6 +153,37 @@ mod tests {
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(&s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let values = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!(0),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(-1),
+            serde_json::json!(2.5),
+            serde_json::json!(1e300),
+            serde_json::json!(-0.0),
+            serde_json::json!(0.1),
+            serde_json::json!("a \"quoted\"\n string"),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([1, null, "x", [true, {"k": -3}]]),
+            serde_json::json!({"validityMinutes": 30, "expiryTime": "2026-12-02T10:00:00Z",
+                "nested": {"b": [1.5, "\u{1}"], "a": null}, "\"key\"": false}),
+        ];
+        for value in &values {
+            let mut ours = Vec::new();
+            push_value(&mut ours, value);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(value).unwrap()
             );
         }
     }

@@ -3,7 +3,7 @@
 //! machinery cost more than the rest of the record).
 
 use crate::core::events::Event;
-use crate::json::push_str;
+use crate::json::{push_object, push_str};
 
 impl crate::store::Logged for Event {
     fn log_id(&self) -> u64 {
@@ -34,7 +34,7 @@ impl crate::store::Logged for Event {
         push_str(out, &self.message);
         if !self.details.is_empty() {
             out.extend_from_slice(b",\"details\":");
-            serde_json::to_writer(&mut *out, &self.details)?;
+            push_object(out, &self.details);
         }
         if let Some(request_id) = &self.request_id {
             out.extend_from_slice(b",\"request_id\":");
@@ -87,7 +87,7 @@ mod tests {
             for user in [None, Some(text.as_str()), Some("VLSIM\\administrator")] {
                 for details in [
                     Map::new(),
-                    details(&[
+                    details([
                         ("validityMinutes", json!(30)),
                         ("note", json!(text)),
                         ("nested", json!({"a": [1, null, true, 2.5]})),

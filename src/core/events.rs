@@ -74,12 +74,10 @@ impl NewEvent {
     }
 }
 
-/// Event details from (name, value) pairs.
-pub fn details(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), v.clone()))
-        .collect()
+/// Event details from (name, value) pairs, taken by value: every recorded event builds
+/// these, and a copy of each value would be an allocation per string for nothing.
+pub fn details<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 #[derive(Debug, Default, Clone)]

@@ -82,7 +82,7 @@ impl FusionAuth<'_> {
                 .map(|t| t.issuer.clone())
                 .unwrap_or_default(),
         };
-        let mut claims: Claims = details(&[
+        let mut claims: Claims = details([
             ("exp", json!(exp)),
             ("iat", json!(iat)),
             ("iss", json!(issuer)),
@@ -290,7 +290,7 @@ impl FusionAuth<'_> {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             format!("Vended a JWT signed with key {}", key.id),
-            details(&[
+            details([
                 ("keyId", json!(key.id)),
                 ("timeToLiveInSeconds", json!(ttl)),
             ]),

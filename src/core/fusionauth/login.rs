@@ -129,7 +129,7 @@ impl FusionAuth<'_> {
                 false,
                 Some(login_id.to_string()),
                 format!("Login failed for [{login_id}]"),
-                details(&[
+                details([
                     ("tenantId", json!(tenant_id)),
                     ("applicationId", json!(application_id)),
                 ]),
@@ -153,7 +153,7 @@ impl FusionAuth<'_> {
             true,
             Some(user.email.clone()),
             format!("User {} logged in", user.email),
-            details(&[
+            details([
                 ("userId", json!(user.id)),
                 ("applicationId", json!(application_id)),
                 ("authenticationType", json!(authentication_type)),
@@ -311,7 +311,7 @@ impl FusionAuth<'_> {
                         "User {} created by identity provider {}",
                         user.email, idp.name
                     ),
-                    details(&[
+                    details([
                         ("userId", json!(user.id)),
                         ("identityProviderId", json!(idp.id)),
                     ]),
@@ -339,7 +339,7 @@ impl FusionAuth<'_> {
             true,
             Some(outcome.user.email.clone()),
             format!("User {} logged in through {}", outcome.user.email, idp.name),
-            details(&[
+            details([
                 ("userId", json!(outcome.user.id)),
                 ("applicationId", json!(app.id)),
                 ("identityProviderId", json!(idp.id)),

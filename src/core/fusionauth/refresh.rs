@@ -252,7 +252,7 @@ impl FusionAuth<'_> {
     /// Records FusionAuth's `jwt.refresh` event for a rotation.
     pub(super) fn refresh_event(&self, rotation: &Rotation, original: Option<String>) {
         let next = &rotation.next;
-        let mut event = details(&[
+        let mut event = details([
             ("refreshTokenId", json!(next.id)),
             ("applicationId", json!(next.application_id)),
             ("userId", json!(rotation.user.id)),
@@ -473,7 +473,7 @@ impl FusionAuth<'_> {
                 "Access token issued to {} for application {application_id} ({kind})",
                 user.email
             ),
-            details(&[
+            details([
                 ("userId", json!(user.id)),
                 ("applicationId", json!(application_id)),
                 ("authenticationType", json!(kind)),

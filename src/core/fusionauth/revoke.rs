@@ -149,7 +149,7 @@ impl FusionAuth<'_> {
             true,
             victims.first().map(|r| r.user_id.clone()),
             format!("Revoked {} refresh token(s) by {what}", revoked.len()),
-            details(&[("refreshTokenIds", json!(revoked))]),
+            details([("refreshTokenIds", json!(revoked))]),
         );
         Ok(revoked.len())
     }

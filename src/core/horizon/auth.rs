@@ -45,7 +45,7 @@ impl Horizon<'_> {
                 "User {} has logged in to the View API ({method})",
                 user.principal()
             ),
-            details: details(&[("method", json!(method))]),
+            details: details([("method", json!(method))]),
             ..self.event(EVENT_LOGGED_IN, true, Some(user.principal()))
         })?;
         Ok(session)

@@ -111,7 +111,7 @@ impl Horizon<'_> {
                 "User {} generated a JWT token valid for {minutes} minutes",
                 session.principal
             ),
-            details: details(&[
+            details: details([
                 ("validityMinutes", json!(minutes)),
                 ("expiryTime", json!(crate::clock::rfc3339_secs(expires_at))),
                 ("keyId", json!(key.id)),
@@ -133,7 +133,7 @@ impl Horizon<'_> {
         };
         self.svc.events.record_or_log(NewEvent {
             message,
-            details: details(&[("reason", json!(reason)), ("fault", json!(fault))]),
+            details: details([("reason", json!(reason)), ("fault", json!(fault))]),
             ..self.event(EVENT_GENERATION_FAILED, false, user)
         });
     }

@@ -93,7 +93,7 @@ impl Vcenter<'_> {
                         "{caller} exchanged a token of {} for {} ({})",
                         subject.principal, info.issued_token_type, info.token_type
                     ),
-                    details: details(&[
+                    details: details([
                         ("caller", json!(caller)),
                         ("subjectTokenType", json!(spec.subject_token_type)),
                         ("issuedTokenType", json!(info.issued_token_type)),
@@ -119,7 +119,7 @@ impl Vcenter<'_> {
     ) {
         self.svc.events.record_or_log(NewEvent {
             message: format!("Token exchange by {caller} failed: {error}"),
-            details: details(&[
+            details: details([
                 ("caller", json!(caller)),
                 (
                     "subjectTokenType",
@@ -244,7 +244,7 @@ impl Vcenter<'_> {
             let (name, domain) = split_user(&subject.principal, &rt.spec.domain);
             let issuer = rt.issuer(host);
             let audience = spec.audience.clone().unwrap_or_else(|| issuer.clone());
-            let mut claims: Claims = details(&[
+            let mut claims: Claims = details([
                 ("iss", json!(issuer)),
                 ("sub", json!(subject.principal)),
                 ("aud", json!(audience)),

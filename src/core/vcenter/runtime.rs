@@ -218,7 +218,7 @@ mod tests {
         );
         let key = ring.get(&default_signing_key()).unwrap();
         let rt = VcenterRuntime::build(VcenterSpec::default(), key, None).unwrap();
-        let claims: Claims = details(&[("sub", json!("u")), ("exp", json!(100))]);
+        let claims: Claims = details([("sub", json!("u")), ("exp", json!(100))]);
         let token = rt.mint_jwt(&claims).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(rt.key.id.as_str()));

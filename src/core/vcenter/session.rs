@@ -19,7 +19,7 @@ impl Vcenter<'_> {
                 "vCenter login failed for {} ({method}): {reason}",
                 who.as_deref().unwrap_or("an unknown user")
             ),
-            details: details(&[("method", json!(method)), ("reason", json!(reason))]),
+            details: details([("method", json!(method)), ("reason", json!(reason))]),
             ..self.event(EVENT_LOGIN_FAILED, false, who.clone())
         });
     }
@@ -72,7 +72,7 @@ impl Vcenter<'_> {
             .await?;
         self.svc.events.record(NewEvent {
             message: format!("User {} logged in to vCenter ({method})", subject.principal),
-            details: details(&[("method", json!(method))]),
+            details: details([("method", json!(method))]),
             ..self.event(EVENT_SESSION_CREATED, true, Some(subject.principal.clone()))
         })?;
         Ok(session)

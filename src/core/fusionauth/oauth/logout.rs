@@ -123,7 +123,7 @@ impl FusionAuth<'_> {
             true,
             Some(session.user_id.clone()),
             format!("SSO session {} ended by /oauth2/logout", session.id),
-            details(&[
+            details([
                 ("ssoSessionId", json!(session.id)),
                 ("userId", json!(session.user_id)),
                 ("clientId", json!(client_id)),

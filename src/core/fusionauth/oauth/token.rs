@@ -126,7 +126,7 @@ impl FusionAuth<'_> {
                 grant.name(),
                 response.user_id
             ),
-            details(&[
+            details([
                 ("grantType", json!(grant.name())),
                 ("clientId", json!(p.creds.client_id)),
                 ("userId", json!(response.user_id)),
@@ -363,7 +363,7 @@ impl FusionAuth<'_> {
         )?;
         let id_token = if has("openid") {
             let user = m.user;
-            let mut claims: Claims = details(&[
+            let mut claims: Claims = details([
                 ("aud", json!(app.id)),
                 ("exp", json!(exp)),
                 ("iat", json!(now)),
