@@ -5,6 +5,8 @@
 use crate::core::crypto::JwsError;
 use crate::core::error::{CoreError, CoreResult};
 use crate::core::keys::{KeyOps, KeyRing, SigningKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -15,20 +17,35 @@ pub type Claims = Map<String, Value>;
 /// Signs `claims` (a JSON object: a [`Claims`] map or a struct) with `key`; the header
 /// carries the key's algorithm and id.
 pub fn mint(key: &SigningKey, claims: &impl serde::Serialize) -> CoreResult<String> {
+    let payload = serde_json::to_vec(claims)
+        .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
+    mint_json(key, payload)
+}
+
+/// Signs claims already written as a JSON object (by a hot path that writes its own), as
+/// [`mint`] signs them.
+pub fn mint_json(key: &SigningKey, payload: Vec<u8>) -> CoreResult<String> {
     let signing_error = |e: &dyn std::fmt::Display| {
         CoreError::Internal(format!("signing with key {}: {e}", key.id))
     };
     match &key.ops {
         KeyOps::Asymmetric(asymmetric) => {
-            let payload = serde_json::to_vec(claims)
-                .map_err(|e| CoreError::Internal(format!("encoding claims: {e}")))?;
             asymmetric.sign_jws(&payload).map_err(|e| signing_error(&e))
         }
         KeyOps::Hmac { encoding, .. } => {
             let mut header = Header::new(key.algorithm);
             header.kid = Some(key.id.clone());
             header.typ = Some("JWT".into());
-            jsonwebtoken::encode(&header, claims, encoding).map_err(|e| signing_error(&e))
+            // What `jsonwebtoken::encode` writes, with the claims as they were given.
+            let header = serde_json::to_vec(&header).map_err(|e| signing_error(&e))?;
+            let mut token = URL_SAFE_NO_PAD.encode(header);
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+            let signature = jsonwebtoken::crypto::sign(token.as_bytes(), encoding, key.algorithm)
+                .map_err(|e| signing_error(&e))?;
+            token.push('.');
+            token.push_str(&signature);
+            Ok(token)
         }
     }
 }
@@ -238,6 +255,24 @@ mod tests {
             let err = verify(&ring, &token, 1000, &Expectations::default()).unwrap_err();
             assert!(err.to_string().contains("expired"), "{err}");
         }
+    }
+
+    #[test]
+    fn hmac_tokens_are_what_jsonwebtoken_encodes() {
+        let ring = ring();
+        let mut hmac_keys = 0;
+        for key in ring.all() {
+            let KeyOps::Hmac { encoding, .. } = &key.ops else {
+                continue;
+            };
+            hmac_keys += 1;
+            let mut header = Header::new(key.algorithm);
+            header.kid = Some(key.id.clone());
+            header.typ = Some("JWT".into());
+            let expected = jsonwebtoken::encode(&header, &claims(1000), encoding).unwrap();
+            assert_eq!(mint(key, &claims(1000)).unwrap(), expected);
+        }
+        assert!(hmac_keys > 0, "the fixtures hold an HMAC key");
     }
 
     #[test]
