@@ -201,18 +201,21 @@ async fn dispatch(
             .insert(InjectedFault(fired.rule_id.clone()));
         let refusal = injected(fired.injected());
         if let (Refusal::Fault(fault), Some(hook)) = (&refusal, operation.on_fault) {
-            hook(&state.core, session.as_ref(), fault);
+            hook(&state.core, principal, fault);
         }
         return Err(refusal);
     }
-    let hook_session = session.clone();
+    // The session goes to the handler; a fault hook needs only whose call it was.
+    let hook = operation
+        .on_fault
+        .map(|hook| (hook, principal.map(str::to_string)));
     let result = match lookup_failure {
         // The session could not be looked up (the store failed): say so, not SecurityError.
         Some(e) if operation.needs_session => Err(SoapFault::from(e)),
         _ => check_and_call(state, operation, op_el, session).await,
     };
-    if let (Err(fault), Some(hook)) = (&result, operation.on_fault) {
-        hook(&state.core, hook_session.as_ref(), fault);
+    if let (Err(fault), Some((hook, principal))) = (&result, hook) {
+        hook(&state.core, principal.as_deref(), fault);
     }
     Ok((operation, result?))
 }

@@ -3,7 +3,6 @@
 
 use crate::core::horizon::PublicKeys;
 use crate::core::keys::KeyRing;
-use crate::core::sessions::Session;
 use crate::core::Core;
 use crate::soap::SoapFault;
 use crate::vlsi::dispatch::response_envelope;
@@ -32,9 +31,9 @@ pub const OPERATIONS: &[Operation] = &[
     },
 ];
 
-fn record_generation_failure(core: &Core, session: Option<&Session>, fault: &SoapFault) {
+fn record_generation_failure(core: &Core, principal: Option<&str>, fault: &SoapFault) {
     core.horizon().generation_failed(
-        session.map(|s| s.principal.clone()),
+        principal.map(str::to_string),
         &fault.string,
         fault_type(fault),
     );
@@ -69,7 +68,7 @@ async fn generate(call: Call) -> Result<Reply, SoapFault> {
         .generate_token(call.session()?, minutes)?;
     let info = JwtTokenInfo {
         token: generated.token,
-        expiry_time: Some(crate::clock::rfc3339_secs(generated.expires_at)),
+        expiry_time: Some(generated.expiry_time),
     };
     Ok(Reply::with(info.fragment()))
 }

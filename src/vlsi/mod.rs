@@ -122,8 +122,9 @@ impl Reply {
 }
 
 pub type Handler = fn(Call) -> LocalBoxFuture<'static, Result<Reply, SoapFault>>;
-/// Called when the operation fails, whatever refused it (e.g. to record an event).
-pub type FaultHook = fn(&Core, Option<&Session>, &SoapFault);
+/// Called when the operation fails, whatever refused it (e.g. to record an event), with
+/// the caller's principal when the call had a session.
+pub type FaultHook = fn(&Core, Option<&str>, &SoapFault);
 
 /// One operation of a managed object.
 pub struct Operation {

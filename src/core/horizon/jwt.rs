@@ -17,6 +17,8 @@ pub struct GeneratedToken {
     pub token: String,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// `expires_at` in RFC 3339, as the reply and the event give it.
+    pub expiry_time: String,
 }
 
 /// One Connection Server's verification keys.
@@ -135,6 +137,7 @@ impl Horizon<'_> {
             username,
         };
         let token = tokens::mint_json(&key, claims.to_json())?;
+        let expiry_time = crate::clock::rfc3339_secs(expires_at);
         self.svc.events.record(NewEvent {
             message: format!(
                 "User {} generated a JWT token valid for {minutes} minutes",
@@ -142,7 +145,7 @@ impl Horizon<'_> {
             ),
             details: details([
                 ("validityMinutes", json!(minutes)),
-                ("expiryTime", json!(crate::clock::rfc3339_secs(expires_at))),
+                ("expiryTime", json!(expiry_time.clone())),
                 ("keyId", json!(key.id)),
             ]),
             ..self.event(EVENT_GENERATED, true, Some(session.principal.clone()))
@@ -151,6 +154,7 @@ impl Horizon<'_> {
             token,
             issued_at: now,
             expires_at,
+            expiry_time,
         })
     }
 
