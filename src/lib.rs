@@ -223,9 +223,7 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(control.clone())
                 .app_data(served_certificate.clone())
-                .wrap(actix_web::middleware::from_fn(
-                    control::middleware::control_layer,
-                ))
+                .wrap(control::middleware::ControlLayer)
                 .configure(|cfg| admin::configure(cfg, admin_enabled))
                 .configure(|cfg| control::routes::configure(cfg, &vlsi::SURFACE))
                 .configure(|cfg| control::routes::configure(cfg, &fusionauth::SURFACE))

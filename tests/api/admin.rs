@@ -218,6 +218,47 @@ async fn journal_records_redacts_and_stays_bounded() {
     assert_eq!(off.journal("").await["size"], 0);
 }
 
+/// With no journal, no rule and tracing quiet a request skips the control layer: rules
+/// added while it runs must still apply, before the handler (a route's typed fault) and
+/// after it (latency), and stop applying once removed.
+#[actix_web::test]
+async fn rules_apply_when_the_journal_is_off() {
+    let app = TestApp::start_configured(|c| c.journal_size = 0).await;
+    assert_eq!(app.rest_login_with(login_body()).await.status, 200);
+    let rule = app
+        .add_fault(json!({"surface": "horizon-rest", "operation": "POST /rest/login",
+                          "action": {"kind": "typed", "fault": "rest.unavailable", "message": "down"}}))
+        .await;
+    let r = app.rest_login_with(login_body()).await;
+    assert_eq!(
+        r.rest_error(503),
+        ("rest.unavailable".to_string(), "down".to_string())
+    );
+    let rule_path = format!("/_vlsim/faults/{}", rule["id"].as_str().unwrap());
+    assert_eq!(app.delete(&rule_path, None).await.status, 204);
+    assert_eq!(app.rest_login_with(login_body()).await.status, 200);
+
+    let delay = |ms: u64| json!({"operations": {"JwtToken_GetPublicKeys": ms}});
+    let (status, _) = app
+        .send_json(Method::PUT, "/_vlsim/latency", delay(400))
+        .await;
+    assert_eq!(status, 200);
+    let started = Instant::now();
+    assert!(!app.soap(app.http(), GET_PUBLIC_KEYS).await.is_fault());
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    let (status, _) = app
+        .send_json(Method::PUT, "/_vlsim/latency", json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, latency) = app.get_json("/_vlsim/latency").await;
+    assert_eq!(latency["operations"], json!({}), "{latency}");
+    assert_eq!(app.journal("").await["size"], 0);
+}
+
+fn login_body() -> serde_json::Value {
+    json!({"domain": "VLSIM", "username": "administrator", "password": "vmware"})
+}
+
 #[actix_web::test]
 async fn fault_rule_with_max_count_fires_exactly_twice() {
     let app = TestApp::start().await;
