@@ -1,6 +1,9 @@
 //! An append-only relation written in segments (the event logs), trimmed from the oldest end.
 
-use super::segments::{key_count, segment_key, Buffered, LogTail, LOG_SEGMENT, MAX_PENDING};
+use super::segments::{
+    key_count, segment_json, segment_key, segment_value, Buffered, LogTail, LOG_SEGMENT,
+    MAX_PENDING,
+};
 use super::{lock, StoreError, StoreResult};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -38,6 +41,14 @@ impl<T: Logged> Log<T> {
             relation: name.to_string(),
             message: e.to_string(),
         })
+    }
+
+    fn decode_segment(name: &str, value: &[u8]) -> StoreResult<Vec<T>> {
+        let json = segment_json(value).map_err(|message| StoreError::Decode {
+            relation: name.to_string(),
+            message,
+        })?;
+        Self::decode(name, &json)
     }
 
     fn encode(&self, record: &T) -> StoreResult<Vec<u8>> {
@@ -173,7 +184,7 @@ impl<T: Logged> Log<T> {
             let cut = if excess >= count {
                 count
             } else {
-                let segment: Vec<T> = Self::decode(&self.tail.name, &value)?;
+                let segment: Vec<T> = Self::decode_segment(&self.tail.name, &value)?;
                 let old = expired.map_or(0, |e| segment.iter().take_while(|r| e(r)).count());
                 let cut = excess.max(old);
                 if cut > 0 && cut < segment.len() {
@@ -181,15 +192,11 @@ impl<T: Logged> Log<T> {
                     let (Some(first), Some(last)) = (rest.first(), rest.last()) else {
                         break;
                     };
-                    let mut bytes = Vec::new();
-                    bytes.push(b'[');
-                    for (i, r) in rest.iter().enumerate() {
-                        if i > 0 {
-                            bytes.push(b',');
-                        }
-                        bytes.extend(self.encode(r)?);
-                    }
-                    bytes.push(b']');
+                    let encoded = rest
+                        .iter()
+                        .map(|r| self.encode(r))
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    let bytes = segment_value(encoded.iter().map(Vec::as_slice));
                     let mut batch = sled::Batch::default();
                     batch.remove(key.as_ref());
                     batch.insert(
@@ -279,7 +286,7 @@ impl<T: Logged> Iterator for RevIter<T> {
                     }
                 }
             }
-            match Log::<T>::decode::<Vec<T>>(&self.name, &value) {
+            match Log::<T>::decode_segment(&self.name, &value) {
                 Ok(mut records) => {
                     records.reverse();
                     self.segment = records.into_iter();
@@ -349,6 +356,60 @@ mod tests {
             .map(|r| r.unwrap().id)
             .collect();
         assert_eq!(below, ids[10..].to_vec());
+    }
+
+    #[test]
+    fn segments_from_before_compression_read_beside_new_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // Two segments as earlier versions stored them: JSON arrays, uncompressed.
+            let old = |ids: std::ops::Range<u64>| {
+                let json: Vec<String> = ids.map(|i| format!(r#"{{"id":{i},"n":{i}}}"#)).collect();
+                format!("[{}]", json.join(",")).into_bytes()
+            };
+            let store = Store::open(dir.path()).unwrap();
+            let log: Log<Rec> = store.log("numbers").unwrap();
+            log.tail
+                .slot
+                .with(|t| {
+                    t.insert(segment_key(1, 3, 3), old(1..4))?;
+                    t.insert(segment_key(4, 2, 5), old(4..6))?;
+                    Ok(())
+                })
+                .unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
+        assert_eq!(log.len(), 5);
+        for i in 0..LOG_SEGMENT as u64 + 3 {
+            log.append(|id| Rec { id, n: 100 + i }).unwrap();
+        }
+        let read: Vec<Rec> = log.scan_rev(1000, |_| true).unwrap();
+        assert_eq!(read.len(), 5 + LOG_SEGMENT + 3);
+        assert_eq!(read.last(), Some(&Rec { id: 1, n: 1 }));
+        assert!(read.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        // Trimming cuts an old segment and writes its rest in the new form.
+        assert_eq!(log.trim(read.len() - 1, None).unwrap(), 1);
+        let after: Vec<Rec> = log.scan_rev(1000, |_| true).unwrap();
+        assert_eq!(after, read[..read.len() - 1].to_vec());
+    }
+
+    #[test]
+    fn a_damaged_segment_ends_a_read_with_an_error() {
+        let store = Store::temporary().unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
+        for i in 0..LOG_SEGMENT as u64 {
+            log.append(|id| Rec { id, n: i }).unwrap();
+        }
+        let (key, value) = log.tail.slot.with(|t| Ok(t.first()?)).unwrap().unwrap();
+        let damaged = [&value[..5], &[0xff; 32][..]].concat();
+        log.tail.slot.with(|t| Ok(t.insert(key, damaged)?)).unwrap();
+        let read: Vec<StoreResult<Rec>> = log.iter_rev(None).unwrap().collect();
+        assert!(
+            matches!(read.last(), Some(Err(StoreError::Decode { .. }))),
+            "{read:?}"
+        );
     }
 
     #[test]
