@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub struct LatencySettings {
 #[derive(Debug, Default)]
 pub struct Latency {
     settings: RwLock<LatencySettings>,
+    /// Whether any delay is set, kept beside the settings so that the question every call
+    /// asks takes no lock shared between the workers.
+    delaying: AtomicBool,
 }
 
 pub const MAX_DELAY_MS: u64 = 60_000;
@@ -35,7 +39,11 @@ impl Latency {
             return Err(format!("delays are limited to {MAX_DELAY_MS} ms"));
         }
         if let Ok(mut s) = self.settings.write() {
+            let off = settings.global_ms == 0
+                && settings.jitter_ms == 0
+                && settings.operations.is_empty();
             *s = settings;
+            self.delaying.store(!off, Ordering::Release);
         }
         Ok(())
     }
@@ -46,10 +54,7 @@ impl Latency {
 
     /// Whether no delay of any kind is set.
     pub fn is_off(&self) -> bool {
-        self.settings
-            .read()
-            .map(|s| s.global_ms == 0 && s.jitter_ms == 0 && s.operations.is_empty())
-            .unwrap_or(true)
+        !self.delaying.load(Ordering::Acquire)
     }
 
     /// The delay for one call of `operation`, if any.
@@ -63,5 +68,49 @@ impl Latency {
         };
         let total = base + jitter;
         (total > 0).then(|| Duration::from_millis(total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_follows_every_setting() {
+        let latency = Latency::default();
+        assert!(latency.is_off());
+        let operations = BTreeMap::from([("JwtToken_Generate".to_string(), 5)]);
+        for on in [
+            LatencySettings {
+                global_ms: 5,
+                ..Default::default()
+            },
+            LatencySettings {
+                jitter_ms: 5,
+                ..Default::default()
+            },
+            LatencySettings {
+                operations,
+                ..Default::default()
+            },
+        ] {
+            latency.set(on).unwrap();
+            assert!(!latency.is_off());
+            latency.set(LatencySettings::default()).unwrap();
+            assert!(latency.is_off());
+        }
+        latency
+            .set(LatencySettings {
+                global_ms: 5,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(latency
+            .set(LatencySettings {
+                global_ms: MAX_DELAY_MS + 1,
+                ..Default::default()
+            })
+            .is_err());
+        assert!(!latency.is_off(), "a refused setting changes nothing");
     }
 }
