@@ -38,9 +38,7 @@ const MAX_SEGMENT_JSON: usize = 64 << 20;
 /// [`COMPRESSED`]. Sled copies, checksums and writes every stored byte several times (its
 /// pages are rewritten whole as they fill), and an event log's neighbours are alike: a
 /// segment of 32 events shrinks about fivefold, and with it most of what sled does.
-pub(super) fn segment_value<'a>(
-    records: impl ExactSizeIterator<Item = &'a [u8]> + Clone,
-) -> Vec<u8> {
+pub(super) fn segment_value<'a>(records: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
     let size = records.clone().map(|r| r.len() + 1).sum::<usize>() + 1;
     let mut json = Vec::with_capacity(size);
     json.push(b'[');
