@@ -41,6 +41,55 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// A JSON object written field by field, in the order given (as serde writes a struct's
+/// fields): for records that write themselves on hot paths. Keys are names in code and are
+/// written as given; values are escaped as [`push_str`] escapes them.
+pub struct ObjectWriter<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> ObjectWriter<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        debug_assert!(!key.bytes().any(|b| ESCAPES.get(usize::from(b)) != Some(&0)));
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        self.key(key);
+        push_str(self.out, value);
+        self
+    }
+
+    pub fn int(&mut self, key: &str, value: impl itoa::Integer) -> &mut Self {
+        self.key(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+        self
+    }
+
+    pub fn object(&mut self, key: &str, map: &Map<String, Value>) -> &mut Self {
+        self.key(key);
+        push_object(self.out, map);
+        self
+    }
+
+    pub fn finish(self) {
+        self.out.push(b'}');
+    }
+}
+
 /// `value` as `serde_json::to_writer` writes it (compact, keys in the map's order),
 /// strings through [`push_str`]: event details go through here on every recorded event.
 pub fn push_value(out: &mut Vec<u8>, value: &Value) {

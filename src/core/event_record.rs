@@ -3,7 +3,7 @@
 //! machinery cost more than the rest of the record).
 
 use crate::core::events::Event;
-use crate::json::{push_object, push_str};
+use crate::json::ObjectWriter;
 
 impl crate::store::Logged for Event {
     fn log_id(&self) -> u64 {
@@ -12,35 +12,26 @@ impl crate::store::Logged for Event {
 
     /// `encodes_as_serde_does` holds this to what the derived `Serialize` writes.
     fn encode_into(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        out.extend_from_slice(b"{\"id\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.id).as_bytes());
-        out.extend_from_slice(b",\"type\":");
-        push_str(out, &self.event_type);
-        out.extend_from_slice(b",\"severity\":");
-        push_str(out, &self.severity);
-        out.extend_from_slice(b",\"module\":");
-        push_str(out, &self.module);
-        out.extend_from_slice(b",\"surface\":");
-        push_str(out, self.surface.name());
-        out.extend_from_slice(b",\"time\":");
-        push_str(out, &self.time);
-        out.extend_from_slice(b",\"time_ms\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.time_ms).as_bytes());
+        let mut object = ObjectWriter::new(out);
+        object
+            .int("id", self.id)
+            .str("type", &self.event_type)
+            .str("severity", &self.severity)
+            .str("module", &self.module)
+            .str("surface", self.surface.name())
+            .str("time", &self.time)
+            .int("time_ms", self.time_ms);
         if let Some(user) = &self.user {
-            out.extend_from_slice(b",\"user\":");
-            push_str(out, user);
+            object.str("user", user);
         }
-        out.extend_from_slice(b",\"message\":");
-        push_str(out, &self.message);
+        object.str("message", &self.message);
         if !self.details.is_empty() {
-            out.extend_from_slice(b",\"details\":");
-            push_object(out, &self.details);
+            object.object("details", &self.details);
         }
         if let Some(request_id) = &self.request_id {
-            out.extend_from_slice(b",\"request_id\":");
-            push_str(out, request_id);
+            object.str("request_id", request_id);
         }
-        out.push(b'}');
+        object.finish();
         Ok(())
     }
 }

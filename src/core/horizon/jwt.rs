@@ -7,7 +7,7 @@ use crate::core::events::{details, NewEvent};
 use crate::core::keys::KeyRing;
 use crate::core::sessions::Session;
 use crate::core::tokens;
-use crate::json::push_str;
+use crate::json::ObjectWriter;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -56,26 +56,21 @@ impl GeneratedClaims<'_> {
     /// rest of the claims), in the order a map would sort them, as tokens always had them.
     fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(b"{\"domain\":");
-        push_str(&mut out, self.domain);
-        out.extend_from_slice(b",\"exp\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.exp).as_bytes());
-        out.extend_from_slice(b",\"iat\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.iat).as_bytes());
-        out.extend_from_slice(b",\"iss\":");
-        push_str(&mut out, self.iss);
-        out.extend_from_slice(b",\"jti\":\"");
-        out.extend_from_slice(
-            self.jti
-                .hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer())
-                .as_bytes(),
-        );
-        out.extend_from_slice(b"\",\"sub\":");
-        push_str(&mut out, self.sub);
-        out.extend_from_slice(b",\"username\":");
-        push_str(&mut out, self.username);
-        out.push(b'}');
+        let mut object = ObjectWriter::new(&mut out);
+        object
+            .str("domain", self.domain)
+            .int("exp", self.exp)
+            .int("iat", self.iat)
+            .str("iss", self.iss)
+            .str(
+                "jti",
+                self.jti
+                    .hyphenated()
+                    .encode_lower(&mut uuid::Uuid::encode_buffer()),
+            )
+            .str("sub", self.sub)
+            .str("username", self.username);
+        object.finish();
         out
     }
 }
