@@ -169,61 +169,22 @@ fn respond(
         .body(body))
 }
 
-pub async fn list_v1(
+/// Every connection server's monitor record in schema `SCHEMA` (`ConnectionServerMonitorInfoV{SCHEMA}`;
+/// the route table says which path answers in which schema).
+pub async fn list<const SCHEMA: u8>(
     state: web::Data<AppState>,
     cert: Served,
     _c: Reader,
 ) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 1, None)
+    respond(&state, &cert, SCHEMA, None)
 }
 
-pub async fn list_v2(
-    state: web::Data<AppState>,
-    cert: Served,
-    _c: Reader,
-) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 2, None)
-}
-
-pub async fn list_v3(
-    state: web::Data<AppState>,
-    cert: Served,
-    _c: Reader,
-) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 3, None)
-}
-
-pub async fn list_v4(
-    state: web::Data<AppState>,
-    cert: Served,
-    _c: Reader,
-) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 4, None)
-}
-
-pub async fn get_v2(
+/// One connection server's monitor record in schema `SCHEMA`.
+pub async fn get<const SCHEMA: u8>(
     state: web::Data<AppState>,
     cert: Served,
     _c: Reader,
     id: web::Path<String>,
 ) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 2, Some(&id))
-}
-
-pub async fn get_v3(
-    state: web::Data<AppState>,
-    cert: Served,
-    _c: Reader,
-    id: web::Path<String>,
-) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 3, Some(&id))
-}
-
-pub async fn get_v4(
-    state: web::Data<AppState>,
-    cert: Served,
-    _c: Reader,
-    id: web::Path<String>,
-) -> RestResult<HttpResponse> {
-    respond(&state, &cert, 4, Some(&id))
+    respond(&state, &cert, SCHEMA, Some(&id))
 }
