@@ -34,6 +34,13 @@ impl<K, V: Clone> Recent<K, V> {
         self.entries.push_front((input, value));
     }
 
+    /// [`Recent::keep`], after dropping what is kept for inputs that `replaces` (an older
+    /// result for the same input).
+    pub fn keep_replacing(&mut self, replaces: impl Fn(&K) -> bool, input: K, value: V) {
+        self.entries.retain(|(kept, _)| !replaces(kept));
+        self.keep(input, value);
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }

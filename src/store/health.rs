@@ -119,6 +119,7 @@ impl Store {
         }
         // The slots first: `Store::slot` takes that lock, then the database's.
         let slots: Vec<Arc<Slot>> = lock(&self.inner.slots).clone();
+        let _writing: Vec<_> = slots.iter().map(|slot| slot.writing()).collect();
         let mut db = self
             .inner
             .db

@@ -17,6 +17,7 @@ mod log;
 mod manifest;
 mod segments;
 mod sides;
+mod slot;
 mod table;
 
 pub use health::quietly;
@@ -27,6 +28,7 @@ pub use table::{Op, Page, RecentDecodes, Table};
 use health::Health;
 use segments::LogTail;
 use sides::{relation_on_side, tree_on_side, SIDE_KEY};
+use slot::Slot;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -100,38 +102,6 @@ pub type Dump = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
 
 /// sled page-cache budget.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// One relation's sled tree, refilled when the database is reopened (empty meanwhile).
-pub(crate) struct Slot {
-    name: String,
-    tree: RwLock<Option<sled::Tree>>,
-    health: Arc<Health>,
-}
-
-impl Slot {
-    /// Runs `op` on the tree; sled failures that mean the disk refuses writes mark the
-    /// store degraded. The tree stays locked for reading meanwhile, so a reopen waits for
-    /// operations in flight.
-    pub(super) fn with<R>(&self, op: impl FnOnce(&sled::Tree) -> StoreResult<R>) -> StoreResult<R> {
-        let guard = self
-            .tree
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(tree) = guard.as_ref() else {
-            return Err(self.health.unavailable());
-        };
-        let result = op(tree);
-        if let Err(e) = &result {
-            self.health.note(e);
-        }
-        result
-    }
-
-    /// A handle on the tree for work that outlives one call (iterators, transactions).
-    pub(super) fn tree(&self) -> StoreResult<sled::Tree> {
-        self.with(|t| Ok(t.clone()))
-    }
-}
 
 struct Inner {
     /// The data dir (empty for a temporary store).
@@ -304,11 +274,7 @@ impl Store {
             .db()?
             .open_tree(tree_on_side(name, self.side()))
             .map_err(|e| self.noted(e))?;
-        let slot = Arc::new(Slot {
-            name: name.to_string(),
-            tree: RwLock::new(Some(tree)),
-            health: self.inner.health.clone(),
-        });
+        let slot = Arc::new(Slot::new(name.to_string(), tree, self.inner.health.clone()));
         slots.push(slot.clone());
         Ok(slot)
     }
@@ -436,6 +402,9 @@ impl Store {
     }
 
     fn import_trees(&self, data: &Dump) -> StoreResult<()> {
+        // The records land through the database's own handles on the slots' trees.
+        let slots: Vec<Arc<Slot>> = lock(&self.inner.slots).clone();
+        let _writing: Vec<_> = slots.iter().map(|slot| slot.writing()).collect();
         self.clear_trees()?;
         let db = self.db()?;
         let side = self.side();

@@ -53,6 +53,7 @@ impl Store {
         // buffered records are dropped with their trees, under their locks, so none is
         // written after the switch.
         let slots = lock(&self.inner.slots);
+        let writing: Vec<_> = slots.iter().map(|slot| slot.writing()).collect();
         let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
         let mut buffers: Vec<MutexGuard<'_, Buffered>> =
             tails.iter().map(|t| lock(&t.records)).collect();
@@ -83,6 +84,7 @@ impl Store {
         }
         self.inner.side.store(to, Ordering::Release);
         drop(buffers);
+        drop(writing);
         drop(slots);
         drop(switching);
         self.empty_idle_side_later();

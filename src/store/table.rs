@@ -29,9 +29,16 @@ pub struct Page<T> {
     pub next: Option<Vec<u8>>,
 }
 
-/// The last few records one thread decoded from a table, by the bytes they came from (see
-/// [`Table::get_recent`]).
-pub type RecentDecodes<T> = Recent<sled::IVec, T>;
+/// The last few records one thread decoded from a table (see [`Table::get_recent`]).
+pub type RecentDecodes<T> = Recent<Kept, T>;
+
+/// Where a record kept in [`RecentDecodes`] came from.
+pub struct Kept {
+    /// The relation's generation it was read in, if no write was under way then.
+    generation: Option<u64>,
+    key: sled::IVec,
+    bytes: sled::IVec,
+}
 
 /// One relation: a sled tree whose values are JSON-encoded `T`.
 pub struct Table<T> {
@@ -94,15 +101,18 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
 
     pub fn get(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<T>> {
         self.slot
-            .with(|t| Ok(t.get(key.as_ref())?))?
+            .read(|t| Ok(t.get(key.as_ref())?))?
             .map(|v| self.decode(&v))
             .transpose()
     }
 
-    /// [`Table::get`], reusing what this thread decoded from the very same stored bytes
-    /// not long ago (`recent`): a hot record (the session or login behind every call) is
-    /// still read from the store each time, so a change or removal is seen at once, but
-    /// decoded once. Decoding is a pure function of the bytes; only a copy is handed out.
+    /// [`Table::get`], answered from what this thread decoded not long ago (`recent`) while
+    /// nothing has written the relation since it was read, and otherwise read from the
+    /// store (decoding again only if the stored bytes changed). The hot records behind
+    /// every call (a session, a login) are then neither read from sled nor decoded each
+    /// time, yet a change or removal is seen at once: every write to the relation, and
+    /// every swap of its tree (reset, snapshot restore, reopen), moves its generation
+    /// first (see `slot.rs`). Only a copy is handed out.
     pub fn get_recent(
         &self,
         key: impl AsRef<[u8]>,
@@ -111,14 +121,33 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     where
         T: Clone,
     {
-        let Some(bytes) = self.slot.with(|t| Ok(t.get(key.as_ref())?))? else {
+        let key = key.as_ref();
+        let generation = self.slot.stable_generation();
+        if let Some(generation) = generation {
+            let kept = recent.with_borrow(|recent| {
+                recent.find(|kept| kept.generation == Some(generation) && kept.key == key)
+            });
+            if kept.is_some() {
+                return Ok(kept);
+            }
+        }
+        let Some(bytes) = self.slot.read(|t| Ok(t.get(key)?))? else {
             return Ok(None);
         };
-        if let Some(value) = recent.with_borrow(|recent| recent.find(|kept| *kept == bytes)) {
-            return Ok(Some(value));
-        }
-        let value = self.decode(&bytes)?;
-        recent.with_borrow_mut(|recent| recent.keep(bytes, value.clone()));
+        // Reusable later only if no write started while it was read.
+        let generation = generation.filter(|g| self.slot.unchanged_since(*g));
+        let value = match recent.with_borrow(|recent| recent.find(|kept| kept.bytes == bytes)) {
+            Some(value) => value,
+            None => self.decode(&bytes)?,
+        };
+        let kept = Kept {
+            generation,
+            key: key.into(),
+            bytes,
+        };
+        recent.with_borrow_mut(|recent| {
+            recent.keep_replacing(|other| other.key == key, kept, value.clone())
+        });
         Ok(Some(value))
     }
 
@@ -177,7 +206,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
 
     /// All records in key order.
     pub fn all(&self) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.slot.with(|t| {
+        self.slot.read(|t| {
             t.iter()
                 .map(|r| {
                     let (k, v) = r?;
@@ -189,7 +218,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
 
     /// Records whose key starts with `prefix`, in key order (index scans).
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.slot.with(|t| {
+        self.slot.read(|t| {
             t.scan_prefix(prefix.as_ref())
                 .map(|r| {
                     let (k, v) = r?;
@@ -201,7 +230,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
 
     /// The first `limit` records in ascending key order (the oldest of an index by time).
     pub fn first(&self, limit: usize) -> StoreResult<Vec<(Vec<u8>, T)>> {
-        self.slot.with(|t| {
+        self.slot.read(|t| {
             t.iter()
                 .take(limit)
                 .map(|r| {
@@ -214,7 +243,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
 
     /// Records newest-first (descending key order), keeping those `keep` accepts, at most `limit`.
     pub fn scan_rev(&self, limit: usize, mut keep: impl FnMut(&T) -> bool) -> StoreResult<Vec<T>> {
-        self.slot.with(|t| {
+        self.slot.read(|t| {
             let mut out = Vec::new();
             for r in t.iter().rev() {
                 if out.len() >= limit {
@@ -235,7 +264,7 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     pub fn page(&self, after: Option<&[u8]>, limit: usize) -> StoreResult<Page<T>> {
         use std::ops::Bound;
         let from = after.map_or(Bound::Unbounded, |k| Bound::Excluded(k.to_vec()));
-        self.slot.with(|t| {
+        self.slot.read(|t| {
             let mut records = Vec::new();
             for r in t.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
                 let (k, v) = r?;
@@ -256,12 +285,12 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
     pub fn len(&self) -> usize {
         // sled's own `len` counts the errors of a failed store too, forever.
         self.slot
-            .with(|t| Ok(t.iter().keys().take_while(Result::is_ok).count()))
+            .read(|t| Ok(t.iter().keys().take_while(Result::is_ok).count()))
             .unwrap_or(0)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slot.with(|t| Ok(t.first()?.is_none())).unwrap_or(true)
+        self.slot.read(|t| Ok(t.first()?.is_none())).unwrap_or(true)
     }
 
     pub fn clear(&self) -> StoreResult<()> {
@@ -279,6 +308,7 @@ impl Store {
     /// expect the same value only one succeeds.
     pub fn transact(&self, ops: &[Op]) -> StoreResult<bool> {
         use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+        let _writing: Vec<_> = ops.iter().map(|op| op.slot.writing()).collect();
         let mut trees: Vec<sled::Tree> = Vec::new();
         let mut slots = Vec::with_capacity(ops.len());
         for op in ops {
