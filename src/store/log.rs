@@ -414,19 +414,27 @@ mod tests {
 
     #[test]
     fn trim_keeps_the_newest_and_cuts_segments() {
+        // Three segments and a few buffered records; each trim below cuts the second
+        // segment or goes past it.
+        let total = 3 * LOG_SEGMENT as u64 + 4;
+        let half = total / 2;
         let store = Store::temporary().unwrap();
         let log: Log<Rec> = store.log("numbers").unwrap();
-        for i in 0..100u64 {
+        for i in 0..total {
             log.append(|id| Rec { id, n: i }).unwrap();
         }
-        assert_eq!(log.trim(50, None).unwrap(), 50);
-        assert_eq!(log.len(), 50);
-        assert_eq!(numbers(&log, 1000), (50..100u64).rev().collect::<Vec<_>>());
-        let old = |r: &Rec| r.n < 60;
+        let count = |n: u64| usize::try_from(n).unwrap();
+        assert_eq!(log.trim(count(total - half), None).unwrap(), count(half));
+        assert_eq!(log.len(), count(total - half));
+        assert_eq!(numbers(&log, 1000), (half..total).rev().collect::<Vec<_>>());
+        let old = |r: &Rec| r.n < half + 10;
         assert_eq!(log.trim(1000, Some(&old)).unwrap(), 10);
-        assert_eq!(numbers(&log, 1000), (60..100u64).rev().collect::<Vec<_>>());
-        assert_eq!(log.trim(3, None).unwrap(), 37);
-        assert_eq!(numbers(&log, 1000), vec![99, 98, 97]);
+        assert_eq!(
+            numbers(&log, 1000),
+            (half + 10..total).rev().collect::<Vec<_>>()
+        );
+        assert_eq!(log.trim(3, None).unwrap(), count(total - half - 10 - 3));
+        assert_eq!(numbers(&log, 1000), vec![total - 1, total - 2, total - 3]);
     }
 
     #[test]

@@ -7,8 +7,12 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Records per stored segment of a [`Log`].
-pub(super) const LOG_SEGMENT: usize = 32;
+/// Records per stored segment of a [`Log`]. Sled writes each insert's bytes more than once
+/// (a leaf is rewritten whole as its changes pile up), so fewer, larger segments cost it
+/// less per record: at 128 rather than 32 a busy event log writes half the bytes and a
+/// SOAP Generate with a worker per core runs about 1.5% faster. A query reading the
+/// newest events decodes at most one segment more than it returns.
+pub(super) const LOG_SEGMENT: usize = 128;
 
 /// Segment keys: the first record's id, the record count and the last record's id (all
 /// big-endian, so keys sort by first id). Keys of 12 bytes (no last id) and of 8 bytes (a
@@ -37,7 +41,7 @@ const MAX_SEGMENT_JSON: usize = 64 << 20;
 /// A segment's stored value: the JSON array of `records`, LZ4-compressed behind
 /// [`COMPRESSED`]. Sled copies, checksums and writes every stored byte several times (its
 /// pages are rewritten whole as they fill), and an event log's neighbours are alike: a
-/// segment of 32 events shrinks about fivefold, and with it most of what sled does.
+/// segment of 128 events shrinks several-fold, and with it most of what sled does.
 pub(super) fn segment_value<'a>(records: impl Iterator<Item = &'a [u8]> + Clone) -> Vec<u8> {
     let size = records.clone().map(|r| r.len() + 1).sum::<usize>() + 1;
     let mut json = Vec::with_capacity(size);
