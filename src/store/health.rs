@@ -1,6 +1,6 @@
 //! Whether the store takes writes, and start-up without sled's panic noise.
 
-use super::{lock, open_sled, LogTail, Slot, Store, StoreError, StoreResult};
+use super::{lock, open_waiting_for_lock, LogTail, Slot, Store, StoreError, StoreResult};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,7 +110,8 @@ impl Store {
     /// Opens the database again from its files (what sled needs after a failed write) and
     /// writes back the log records that were accepted but not yet durable. Operations in
     /// flight finish first; meanwhile and until the reopen succeeds, relations answer
-    /// [`StoreError::Unavailable`].
+    /// [`StoreError::Unavailable`]. Like [`Store::open`] it waits a moment for sled's lock,
+    /// which the database just dropped lets go of only once its own threads are done.
     pub fn reopen(&self) -> StoreResult<()> {
         if self.inner.dir.as_os_str().is_empty() {
             return Err(StoreError::Unavailable {
@@ -132,7 +133,7 @@ impl Store {
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         }
         *db = None;
-        let fresh = open_sled(&self.inner.path, &self.inner.dir).inspect_err(|e| {
+        let fresh = open_waiting_for_lock(&self.inner.path, &self.inner.dir).inspect_err(|e| {
             self.inner
                 .health
                 .note_reason(format!("reopening the store: {e}"));
