@@ -23,7 +23,7 @@ mod table;
 pub use health::quietly;
 pub use log::{Log, Logged, RevIter};
 pub use manifest::{Manifest, MANIFEST_FILE};
-pub use table::{Op, Page, RecentDecodes, Table};
+pub use table::{Op, Page, RecentDecodes, Stored, Table};
 
 use health::Health;
 use segments::LogTail;

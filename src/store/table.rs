@@ -40,6 +40,12 @@ pub struct Kept {
     bytes: sled::IVec,
 }
 
+/// A record as read from its relation, with the very bytes it was decoded from.
+pub struct Stored<T> {
+    pub value: T,
+    bytes: sled::IVec,
+}
+
 /// One relation: a sled tree whose values are JSON-encoded `T`.
 pub struct Table<T> {
     pub(super) slot: Arc<Slot>,
@@ -184,6 +190,34 @@ impl<T: Serialize + DeserializeOwned> Table<T> {
         self.slot.with(|t| {
             Ok(
                 t.compare_and_swap(key.as_ref(), Some(bytes), None as Option<&[u8]>)?
+                    .is_ok(),
+            )
+        })
+    }
+
+    /// A record and the bytes it was read from, for [`Table::replace_stored`]: a change
+    /// made only if nothing changed it since, without encoding the old record again.
+    pub fn get_stored(&self, key: impl AsRef<[u8]>) -> StoreResult<Option<Stored<T>>> {
+        let Some(bytes) = self.slot.read(|t| Ok(t.get(key.as_ref())?))? else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            value: self.decode(&bytes)?,
+            bytes,
+        }))
+    }
+
+    /// [`Table::replace_if_unchanged`] for a record read with [`Table::get_stored`].
+    pub fn replace_stored(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: &Stored<T>,
+        new: &T,
+    ) -> StoreResult<bool> {
+        let new = self.encode(new)?;
+        self.slot.with(|t| {
+            Ok(
+                t.compare_and_swap(key.as_ref(), Some(&expected.bytes), Some(new))?
                     .is_ok(),
             )
         })
@@ -364,6 +398,30 @@ mod tests {
 
     fn words(list: &[&str]) -> Vec<String> {
         list.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_stored_record_is_replaced_only_while_unchanged() {
+        let store = Store::temporary().unwrap();
+        let table: Table<Vec<String>> = store.table("stored-test").unwrap();
+        table.put("a", &words(&["one"])).unwrap();
+        let stored = table.get_stored("a").unwrap().unwrap();
+        assert_eq!(stored.value, words(&["one"]));
+        assert!(table
+            .replace_stored("a", &stored, &words(&["two"]))
+            .unwrap());
+        assert_eq!(table.get("a").unwrap(), Some(words(&["two"])));
+        // Read before that change: refused, and the newer record stays.
+        assert!(!table
+            .replace_stored("a", &stored, &words(&["three"]))
+            .unwrap());
+        assert_eq!(table.get("a").unwrap(), Some(words(&["two"])));
+        table.remove("a").unwrap();
+        assert!(!table
+            .replace_stored("a", &stored, &words(&["four"]))
+            .unwrap());
+        assert_eq!(table.get("a").unwrap(), None);
+        assert!(table.get_stored("a").unwrap().is_none());
     }
 
     #[test]

@@ -289,16 +289,17 @@ impl FusionAuth<'_> {
         let now = self.svc.clock.now_ms();
         let hash = sha256_hex(presented);
         let fa = self.state;
-        let Some(record) = fa.refresh_tokens.get(&hash)? else {
+        let Some(stored) = fa.refresh_tokens.get_stored(&hash)? else {
             return Err(invalid_refresh());
         };
+        let record = &stored.value;
         if !in_scope(scope, &record.tenant_id) {
             return Err(invalid_refresh());
         }
         if record.expiration_instant <= now {
             // Expired: forget it (best effort; a concurrent refresh may have taken it).
-            if fa.refresh_tokens.remove_if_unchanged(&hash, &record)? {
-                self.drop_indexes(&record)?;
+            if fa.refresh_tokens.remove_if_unchanged(&hash, record)? {
+                self.drop_indexes(record)?;
             }
             return Err(invalid_refresh());
         }
@@ -365,7 +366,7 @@ impl FusionAuth<'_> {
                 // value still in place; the old value goes and the new one with its
                 // indexes arrives in one transaction.
                 let rotated = self.svc.store.transact(&[
-                    fa.refresh_tokens.expect_op(&hash, &record)?,
+                    fa.refresh_tokens.expect_op(&hash, record)?,
                     fa.refresh_tokens.remove_op(&hash),
                     fa.refresh_tokens.put_op(&next.token_hash, &next)?,
                     fa.refresh_ids.put_op(&next.id, &next.token_hash)?,
@@ -380,9 +381,7 @@ impl FusionAuth<'_> {
             UsagePolicy::Reusable => {
                 // Losing this race to another refresh is fine (it wrote the same facts);
                 // losing it to a revocation is not.
-                if !fa
-                    .refresh_tokens
-                    .replace_if_unchanged(&hash, &record, &next)?
+                if !fa.refresh_tokens.replace_stored(&hash, &stored, &next)?
                     && fa.refresh_tokens.get(&hash)?.is_none()
                 {
                     return Err(invalid_refresh());

@@ -3,7 +3,13 @@
 
 use super::{in_scope, FusionAuth, TenantScope};
 use crate::core::error::{CoreError, CoreResult};
+use crate::store::RecentDecodes;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+thread_local! {
+    static RECENT_USERS: RefCell<RecentDecodes<User>> = const { RefCell::new(RecentDecodes::new()) };
+}
 
 /// A user (FusionAuth `User`) with its registrations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -82,8 +88,10 @@ impl FusionAuth<'_> {
         Ok(())
     }
 
+    /// A user by id. Every refresh and token check reads its user: one not written since
+    /// this thread last read it is not decoded again (see `Table::get_recent`).
     pub fn user(&self, id: &str) -> CoreResult<Option<User>> {
-        Ok(self.state.users.get(id)?)
+        Ok(self.state.users.get_recent(id, &RECENT_USERS)?)
     }
 
     /// A user by email or username within a tenant.
