@@ -14,9 +14,12 @@ impl Store {
     /// Makes every write made before the call durable. Called before acknowledging writes
     /// a client may rely on after a crash. Concurrent callers share flushes: one that finds
     /// a flush running waits for the next, which covers it and everyone else who arrived
-    /// meanwhile. The flush itself is [`Store::flush_blocking`] on the blocking pool: sled's
-    /// own `flush_async` can leave concurrent callers waiting forever (sled issues #1241
-    /// and #1308: seen here under a login storm).
+    /// meanwhile. The flush runs on the blocking pool (sled's own `flush_async` can leave
+    /// concurrent callers waiting forever: sled issues #1241 and #1308, seen here under a
+    /// login storm), and covers what the relations were given: events still buffered stay
+    /// buffered. They are no part of what a client relies on, and written out with every
+    /// flush they went to sled a few at a time (a refresh storm flushes ~800 times a
+    /// second), each few a segment of its own to compress, insert and later trim.
     pub async fn flush(&self) -> StoreResult<()> {
         let group = &self.inner.flushes;
         let ticket = group.ticket();
@@ -34,7 +37,7 @@ impl Store {
         lead.cover_issued();
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
-            let flushed = store.flush_blocking();
+            let flushed = store.flush_written();
             if flushed.is_ok() {
                 lead.succeeded();
             }

@@ -163,6 +163,12 @@ impl<T: Logged> Log<T> {
     /// without being read; a segment cut in two is written back with its newer part.
     pub fn trim(&self, keep: usize, expired: Option<&dyn Fn(&T) -> bool>) -> StoreResult<usize> {
         let _one_at_a_time = lock(&self.tail.trimming);
+        if expired.is_some() {
+            // Ages are read from stored segments: the buffered records go there first, so
+            // none outlives its age for want of being written (best effort: a full disk
+            // keeps them buffered, and they go once it can be written).
+            let _ = self.tail.write_out(&mut lock(&self.tail.records));
+        }
         let mut removed = 0;
         loop {
             let excess = self.len().saturating_sub(keep);
@@ -435,6 +441,19 @@ mod tests {
         );
         assert_eq!(log.trim(3, None).unwrap(), count(total - half - 10 - 3));
         assert_eq!(numbers(&log, 1000), vec![total - 1, total - 2, total - 3]);
+    }
+
+    #[test]
+    fn records_not_yet_written_age_out_too() {
+        let store = Store::temporary().unwrap();
+        let log: Log<Rec> = store.log("numbers").unwrap();
+        for i in 0..5u64 {
+            log.append(|id| Rec { id, n: i }).unwrap();
+        }
+        assert_eq!(log.tail.unflushed_len(), 0, "all five still buffered");
+        let old = |r: &Rec| r.n < 3;
+        assert_eq!(log.trim(1000, Some(&old)).unwrap(), 3);
+        assert_eq!(numbers(&log, 10), vec![4, 3]);
     }
 
     #[test]

@@ -346,10 +346,17 @@ impl Store {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Durably writes everything written so far, blocking this thread. Request paths call
-    /// [`Store::flush`] instead (`group.rs`), which runs this on the blocking pool.
+    /// Durably writes everything written so far, buffered log records too, blocking this
+    /// thread. Request paths call [`Store::flush`] instead (`group.rs`).
     pub fn flush_blocking(&self) -> StoreResult<()> {
         let drained = self.drain_logs();
+        self.flush_written()?;
+        drained
+    }
+
+    /// Durably writes what the relations and logs were given so far, leaving records still
+    /// buffered in a log where they are (the timer writes them out within a quarter second).
+    fn flush_written(&self) -> StoreResult<()> {
         // Log segments written before this flush are durable once it succeeds; until then
         // their tails keep a copy (a failed flush can lose what sled had accepted).
         let tails: Vec<Arc<LogTail>> = lock(&self.inner.logs).clone();
@@ -366,7 +373,7 @@ impl Store {
         for (tail, mark) in tails.iter().zip(marks) {
             tail.made_durable(mark);
         }
-        drained
+        Ok(())
     }
 
     /// Empties every relation (used when re-loading fixtures).
