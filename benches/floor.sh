@@ -151,6 +151,8 @@ for mode in one all; do
     "$F/token" refresh_request "$V/oauth2/token" refresh_request
   pair "RS256 sign + a durable write: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
     "$F/token?durable" refresh_request "$V/oauth2/token" refresh_request
+  pair "RS256 sign + a durable write, flushes shared: POST /oauth2/token refresh grant" "$mode" 16 "$RSA_SIGN_LIMIT" \
+    "$F/token?shared" refresh_request "$V/oauth2/token" refresh_request
   # ES256 last: it switches the Horizon signing key to the EC fixture key.
   sed '/^\[horizon\]/,/^\[/ s/^signing_key = "40000000-0000-4000-8000-000000000001"/signing_key = "40000000-0000-4000-8000-000000000002"/' fixtures/default.toml \
     | curl -sf -X POST -H 'content-type: application/toml' --data-binary @- "$V/_vlsim/seed" > /dev/null
