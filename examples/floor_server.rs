@@ -4,14 +4,17 @@
 //! very requests it sends vlsim (same bodies, cookies and tokens), so the gap between the
 //! two is what vlsim itself adds.
 //!
-//! - `POST /sign` (`/sign?alg=ES256`): a token with fresh `iat`/`jti` claims, in a SOAP
-//!   envelope of Generate's shape (the floor of `JwtToken_Generate`, RS256 or ES256).
-//! - `POST /keys`: the PEM public keys in a SOAP envelope (the floor of GetPublicKeys).
+//! - `POST /sign` (`/sign?alg=ES256`): a token with Generate's claims (fresh `iat`, a
+//!   random UUID `jti`), in the envelope vlsim answers Generate with, byte for byte but
+//!   the values (the floor of `JwtToken_Generate`, RS256 or ES256).
+//! - `POST /keys`: the PEM public keys in GetPublicKeys' envelope (the floor of
+//!   GetPublicKeys).
 //! - `GET /verify`: checks the Bearer token with the fixture key its JWS header names and
 //!   returns its claims as JSON (the floor of `/api/jwt/validate` and of a Horizon REST
 //!   Bearer check, given the tokens vlsim issued).
-//! - `POST /token`: an RS256 access token in an OAuth2 token response (the floor of
-//!   `/oauth2/token`'s refresh grant, less the refresh-token lookup).
+//! - `POST /token`: an RS256 access token in an OAuth2 token response, both of the length
+//!   vlsim's have (the floor of `/oauth2/token`'s refresh grant, less the refresh-token
+//!   lookup).
 //! - `POST /token?durable`: the same, with one record written to a sled database and
 //!   flushed before the answer (the floor of a refresh grant with the durability vlsim
 //!   promises: what a client was handed survives a crash).
@@ -34,6 +37,10 @@ struct Floor {
     /// The public keys as GetPublicKeys lists them.
     public_pems: Vec<String>,
     clock: vlsim::clock::SharedClock,
+    /// The `iss` of Generate's tokens and GetPublicKeys' `connectionServerName`.
+    server_name: String,
+    /// Generate's `domain` claim.
+    domain: String,
     issued: AtomicU64,
     /// Where `/token?durable` writes (a temporary database).
     db: sled::Db,
@@ -42,20 +49,41 @@ struct Floor {
     tokens: vlsim::store::Table<String>,
 }
 
-fn claims(floor: &Floor) -> String {
+/// The claims of the access token of a refresh grant, in vlsim's order and of its length
+/// (the fixture's application, user and tenant).
+fn token_claims(floor: &Floor, session: uuid::Uuid) -> String {
     let iat = floor.clock.now_secs();
-    let jti = floor.issued.fetch_add(1, Ordering::Relaxed);
     format!(
-        r#"{{"iss":"floor","sub":"VLSIM\\administrator","iat":{iat},"exp":{},"jti":"{jti}"}}"#,
-        iat + 1800
+        r#"{{"applicationId":"{APP}","aud":"{APP}","auth_time":{iat},"authenticationType":"REFRESH_TOKEN","email":"admin@vlsim.test","email_verified":true,"exp":{},"iat":{iat},"iss":"http://127.0.0.1:00000","jti":"{}","roles":["admin"],"scope":"offline_access","sid":"{session}","sub":"{USER}","tid":"{TENANT}"}}"#,
+        iat + 3600,
+        uuid::Uuid::new_v4(),
+    )
+}
+const APP: &str = "20000000-0000-4000-8000-000000000001";
+const USER: &str = "30000000-0000-4000-8000-000000000001";
+const TENANT: &str = "10000000-0000-4000-8000-000000000001";
+
+/// The claims of a Generate token, in vlsim's order: a floor that signed fewer bytes than
+/// vlsim must sign would be no floor (SHA-256 over the signing input is ~2% of an ES256
+/// Generate).
+fn generate_claims(floor: &Floor) -> String {
+    let iat = floor.clock.now_secs();
+    format!(
+        r#"{{"domain":"{}","exp":{},"iat":{iat},"iss":"{}","jti":"{}","sub":"{}\\administrator","username":"administrator"}}"#,
+        floor.domain,
+        iat + 1800,
+        floor.server_name,
+        uuid::Uuid::new_v4(),
+        floor.domain,
     )
 }
 
+/// vlsim's SOAP envelope, so that both send the same bytes.
 fn soap(body: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/xml; charset=utf-8")
         .body(format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"#
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<soapenv:Body>\n{body}\n</soapenv:Body>\n</soapenv:Envelope>\n"
         ))
 }
 
@@ -69,16 +97,20 @@ async fn sign(floor: web::Data<Arc<Floor>>, req: HttpRequest, _body: web::Bytes)
     let KeyOps::Asymmetric(key) = &key.ops else {
         return HttpResponse::InternalServerError().finish();
     };
-    match key.sign_jws(claims(&floor).as_bytes()) {
+    match key.sign_jws(generate_claims(&floor).as_bytes()) {
         Ok(token) => soap(&format!(
-            r#"<JwtToken_GenerateResponse xmlns="urn:vdi"><returnval><token>{token}</token><expiryTime>1800</expiryTime></returnval></JwtToken_GenerateResponse>"#
+            r#"<JwtToken_GenerateResponse xmlns="urn:vdi"><returnval><token>{token}</token><expiryTime>{}</expiryTime></returnval></JwtToken_GenerateResponse>"#,
+            vlsim::clock::rfc3339_secs(floor.clock.now_secs() + 1800)
         )),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
 
 async fn public_keys(floor: web::Data<Arc<Floor>>, _body: web::Bytes) -> HttpResponse {
-    let mut body = String::from(r#"<JwtToken_GetPublicKeysResponse xmlns="urn:vdi"><returnval>"#);
+    let mut body = format!(
+        r#"<JwtToken_GetPublicKeysResponse xmlns="urn:vdi"><returnval><connectionServerName>{}</connectionServerName>"#,
+        floor.server_name
+    );
     for pem in &floor.public_pems {
         body.push_str("<keys>");
         body.push_str(pem);
@@ -92,7 +124,8 @@ async fn token(floor: web::Data<Arc<Floor>>, req: HttpRequest, _body: web::Bytes
     let KeyOps::Asymmetric(key) = &floor.key.ops else {
         return HttpResponse::InternalServerError().finish();
     };
-    let signed = key.sign_jws(claims(&floor).as_bytes());
+    let session = uuid::Uuid::new_v4();
+    let signed = key.sign_jws(token_claims(&floor, session).as_bytes());
     if let (Ok(token), "shared") = (&signed, req.query_string()) {
         let id = floor.issued.fetch_add(1, Ordering::Relaxed);
         let written = floor.tokens.put(id.to_be_bytes(), token);
@@ -115,7 +148,10 @@ async fn token(floor: web::Data<Arc<Floor>>, req: HttpRequest, _body: web::Bytes
     }
     match signed {
         Ok(token) => HttpResponse::Ok().json(serde_json::json!({
-            "access_token": token, "token_type": "Bearer", "expires_in": 1800,
+            "access_token": token, "expires_in": 3600,
+            "refresh_token": format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()),
+            "refresh_token_id": session, "scope": "offline_access", "token_type": "Bearer",
+            "userId": USER,
         })),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
@@ -177,6 +213,8 @@ async fn main() -> std::io::Result<()> {
         public_pems: ring.iter().filter_map(|k| k.public_pem.clone()).collect(),
         ring: KeyRing::new(ring),
         clock: vlsim::clock::Clock::new(),
+        server_name: world.horizon.connection_server_name.clone(),
+        domain: world.horizon.domain.clone(),
         issued: AtomicU64::new(0),
         // Where benches/floor.sh says, beside vlsim's data dir (sled alone would put a
         // temporary database in /dev/shm, which never touches a disk).
