@@ -78,13 +78,11 @@ fn generate_claims(floor: &Floor) -> String {
     )
 }
 
-/// vlsim's SOAP envelope, so that both send the same bytes.
+/// In vlsim's own envelope, so that both send the same bytes.
 fn soap(body: &str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/xml; charset=utf-8")
-        .body(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenc=\"http://schemas.xmlsoap.org/soap/encoding/\" xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n<soapenv:Body>\n{body}\n</soapenv:Body>\n</soapenv:Envelope>\n"
-        ))
+        .content_type(vlsim::soap::CONTENT_TYPE)
+        .body(vlsim::soap::envelope(body))
 }
 
 // Each POST handler takes the body, as vlsim's do, so the request is read alike.
