@@ -217,8 +217,9 @@ impl<T: Logged> Log<T> {
                     self.tail.slot.with(|t| Ok(t.apply_batch(batch)?))?;
                     self.forgot(&key, cut);
                     removed += cut;
-                    // Look again: the age may reach into the next segment.
-                    continue;
+                    // Done: the cut covered the excess and every expired record (they
+                    // lead the segment), so the rest is within budget and age.
+                    break;
                 }
                 cut
             };
